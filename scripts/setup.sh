@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian machine needs for the demo and the tests: the Docker engine, the
+# distribution registry, a static busybox for test images, htpasswd for auth tests, Nix for
+# parsing and evaluating the module, then the npm dependencies. Idempotent: installs only what is
+# missing, so a second run takes a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/sbin/dockerd ] || need+=(docker.io)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sleep && ldd /bin/busybox 2>&1 | grep -q "not a dynamic" || need+=(busybox-static)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v nix-instantiate >/dev/null || need+=(nix-bin)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v ip >/dev/null || need+=(iproute2)
+command -v flock >/dev/null || need+=(util-linux)
+command -v git >/dev/null || need+=(git)
+command -v tar >/dev/null || need+=(tar)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The docker client must have `docker stack config` (CLI >= 23): it is how images are resolved
+# exactly as a stack deploy resolves them. Debian 12's client (20.10) lacks it.
+docker_cli=${IMAGEKEEPER_DOCKER:-docker}
+if ! "$docker_cli" stack config --help >/dev/null 2>&1; then
+  echo "setup: the docker client on PATH ($(command -v "$docker_cli" || echo none)) has no 'docker stack config'." >&2
+  echo "setup: install a docker CLI >= 23 (e.g. /usr/local/bin/docker) or set IMAGEKEEPER_DOCKER to one." >&2
+  exit 1
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi

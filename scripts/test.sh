@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test run, from a fresh machine: set-up, then the checks CI relies on, then every suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== bundle: dist/imagekeeper.mjs must equal a fresh build"
+fresh=$(mktemp -d)/imagekeeper.mjs
+node scripts/build.mjs --outfile "$fresh"
+if ! cmp -s "$fresh" dist/imagekeeper.mjs; then
+  echo "dist/imagekeeper.mjs is stale: run 'npm run build' and commit it" >&2
+  exit 1
+fi
+
+echo "== nix: every .nix file parses"
+find . -name '*.nix' -not -path './node_modules/*' -print0 | while IFS= read -r -d '' f; do
+  nix-instantiate --parse "$f" >/dev/null || { echo "does not parse: $f" >&2; exit 1; }
+done
+
+echo "== tests"
+npm test

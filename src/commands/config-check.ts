@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { parseFlags } from "./flags.js";
+import type { CommandSpec } from "./types.js";
+
+export const configCheck: CommandSpec = {
+  name: "config check",
+  summary: "validate a config file and print it with defaults filled in",
+  help: `Usage: imagekeeper config check [--config FILE] [--json]
+
+Reads the config file the other commands would read (--config, $IMAGEKEEPER_CONFIG, or
+/etc/imagekeeper/config.json), validates it, and prints the effective configuration.
+Exit 0 when valid, 2 when not (the error names the key and the fix).`,
+  options: { json: { type: "boolean" } },
+  async run(ctx, values) {
+    parseFlags("config check", z.looseObject({ json: z.boolean().optional() }), values);
+    ctx.out(`${JSON.stringify({ ok: true, file: ctx.configPath ?? null, config: ctx.config }, null, 2)}\n`);
+    return { kind: "ok" };
+  },
+};

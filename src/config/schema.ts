@@ -1,0 +1,87 @@
+// The config file (JSON), validated at the boundary. Every key has a default, so `{}` is a valid
+// config; unknown keys are errors (a typo such as "highWatermark" must not silently do nothing).
+// The NixOS module renders `services.imagekeeper.settings` into exactly this shape.
+import { z } from "zod";
+import { durationMs } from "../util/duration.js";
+
+const percent = z.number().min(1).max(100);
+
+export const DEFAULT_MUTABLE_TAGS = [
+  "latest",
+  "main",
+  "master",
+  "edge",
+  "nightly",
+  "dev",
+  "develop",
+  "unstable",
+];
+
+// Shape only here (5 or 6 fields); loadConfig checks the expression itself with cron-parser,
+// loaded lazily because only prune and status need it.
+export const CRON_HINT = 'write five fields, e.g. "0 2 * * *" for every day at 02:00';
+const cron = z
+  .string()
+  .refine((s) => /^\S+(\s+\S+){4,5}$/.test(s.trim()), { message: `not a cron expression; ${CRON_HINT}` });
+
+export const prepullSchema = z.strictObject({
+  concurrency: z.number().int().min(1).max(32).default(3),
+  pullPolicy: z.enum(["auto", "missing", "always"]).default("auto"),
+  /** Attempts per image for transient failures (1 = no retry). */
+  retries: z.number().int().min(1).max(20).default(4),
+  backoffBase: durationMs.prefault("2s"),
+  backoffCap: durationMs.prefault("30s"),
+  /** Deadline for the whole prepull. */
+  timeout: durationMs.prefault("30m"),
+  /** Tags that move: always pulled (a HEAD when unchanged) under the auto policy. */
+  mutableTags: z.array(z.string().min(1)).default(DEFAULT_MUTABLE_TAGS),
+});
+
+export const pruneSchema = z
+  .strictObject({
+    highWatermarkPercent: percent.default(85),
+    lowWatermarkPercent: percent.default(70),
+    criticalWatermarkPercent: percent.default(95),
+    minAge: durationMs.prefault("24h"),
+    keep: z.array(z.string().min(1)).default([]),
+    /** Cron expression whose occurrences open the routine pruning window. */
+    window: cron.nullable().default(null),
+    /** How long the window stays open after each occurrence. */
+    windowDuration: durationMs.prefault("1h"),
+    buildCache: z.boolean().default(false),
+    /** Images removed per `docker image rm` before the disk is measured again. */
+    chunkSize: z.number().int().min(1).max(50).default(1),
+  })
+  .refine((p) => p.lowWatermarkPercent < p.highWatermarkPercent, {
+    message: "prune.lowWatermarkPercent must be below prune.highWatermarkPercent",
+  })
+  .refine((p) => p.highWatermarkPercent <= p.criticalWatermarkPercent, {
+    message: "prune.criticalWatermarkPercent must be at least prune.highWatermarkPercent",
+  });
+
+export const configSchema = z.strictObject({
+  stateDir: z.string().min(1).default("/var/lib/imagekeeper"),
+  runDir: z.string().min(1).default("/run/imagekeeper"),
+  /** The docker client to run (a path or a name on PATH). */
+  docker: z.string().min(1).default("docker"),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  prepull: prepullSchema.prefault({}),
+  prune: pruneSchema.prefault({}),
+  lease: z
+    .strictObject({
+      /** How long `imagekeeper run` waits for a prune in progress. */
+      wait: durationMs.prefault("10m"),
+      /** Default TTL of `lease acquire` leases. */
+      ttl: durationMs.prefault("6h"),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /** Prometheus textfile (node_exporter textfile collector), written atomically. */
+      textfile: z.string().min(1).nullable().default(null),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,167 @@
+// Read-only Docker Engine API client over the daemon socket. Queries (is this image here? how full
+// is the disk? which containers and services name which images?) go through the API: no process
+// spawn, which is most of what a warm prepull costs. Mutations (pull, rm, prune) go through the
+// docker CLI in src/docker/cli.ts, so credentials and daemon-side semantics stay the client's.
+// Every response is validated with zod; we never cast CLI or API JSON.
+import http from "node:http";
+import { z } from "zod";
+import { DaemonUnavailableError, ToolError } from "../errors.js";
+
+export type Endpoint = { socketPath: string } | { host: string; port: number };
+
+/** Where the daemon listens, as the docker client would find it (DOCKER_HOST, else the default socket). */
+export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint {
+  const h = env.DOCKER_HOST;
+  if (!h) return { socketPath: "/var/run/docker.sock" };
+  if (h.startsWith("unix://")) return { socketPath: h.slice("unix://".length) };
+  const m = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(h);
+  if (m && !env.DOCKER_TLS_VERIFY) return { host: m[1]!, port: Number(m[2] ?? 2375) };
+  throw new DaemonUnavailableError(`DOCKER_HOST=${h} is not supported by imagekeeper's API client`, {
+    hint: "Use a unix:// socket or a plain tcp:// address (no TLS, no ssh://) in DOCKER_HOST.",
+  });
+}
+
+export class Engine {
+  constructor(
+    readonly endpoint: Endpoint = dockerEndpoint(),
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  describe(): string {
+    return "socketPath" in this.endpoint
+      ? `unix://${this.endpoint.socketPath}`
+      : `tcp://${this.endpoint.host}:${this.endpoint.port}`;
+  }
+
+  /** GET a JSON document; undefined on 404. */
+  async get<T extends z.ZodType>(path: string, schema: T): Promise<z.output<T> | undefined> {
+    const { status, body } = await this.request("GET", path);
+    if (status === 404) return undefined;
+    if (status < 200 || status >= 300) {
+      throw new ToolError(`docker API GET ${path} answered ${status}: ${body.slice(0, 300)}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch (e) {
+      throw new ToolError(`docker API GET ${path} returned invalid JSON`, { cause: e });
+    }
+    const r = schema.safeParse(json);
+    if (!r.success)
+      throw new ToolError(`docker API GET ${path} returned an unexpected document: ${r.error.message}`);
+    return r.data;
+  }
+
+  private request(method: string, path: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { ...this.endpoint, method, path, headers: { Host: "docker" }, timeout: this.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+          );
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on("error", (e: NodeJS.ErrnoException) => {
+        reject(
+          new DaemonUnavailableError(
+            `cannot reach the Docker daemon at ${this.describe()}: ${e.code ?? e.message}`,
+            {
+              cause: e,
+            },
+          ),
+        );
+      });
+      req.end();
+    });
+  }
+
+  async ping(): Promise<void> {
+    const { status } = await this.request("GET", "/_ping");
+    if (status !== 200)
+      throw new DaemonUnavailableError(
+        `the Docker daemon at ${this.describe()} answered ${status} to a ping`,
+      );
+  }
+
+  inspectImage(ref: string): Promise<ImageInspect | undefined> {
+    return this.get(`/images/${encodeURIComponent(ref)}/json`, imageInspectSchema);
+  }
+
+  async info(): Promise<Info> {
+    return (await this.get("/info", infoSchema))!;
+  }
+
+  async listImages(): Promise<ImageSummary[]> {
+    return (await this.get("/images/json", z.array(imageSummarySchema))) ?? [];
+  }
+
+  async listContainers(): Promise<ContainerSummary[]> {
+    return (await this.get("/containers/json?all=1", z.array(containerSummarySchema))) ?? [];
+  }
+
+  /** Swarm services; empty when this node is not a swarm manager. */
+  async listServices(): Promise<ServiceSummary[]> {
+    const { status, body } = await this.request("GET", "/services");
+    if (status === 503 || status === 406) return []; // not a swarm manager
+    if (status !== 200)
+      throw new ToolError(`docker API GET /services answered ${status}: ${body.slice(0, 300)}`);
+    return z.array(serviceSchema).parse(JSON.parse(body));
+  }
+}
+
+export const imageInspectSchema = z.looseObject({
+  Id: z.string(),
+  RepoTags: z.array(z.string()).nullish(),
+  RepoDigests: z.array(z.string()).nullish(),
+  Created: z.string().optional(),
+  Size: z.number().optional(),
+  Metadata: z.looseObject({ LastTagTime: z.string().nullish() }).nullish(),
+});
+export type ImageInspect = z.output<typeof imageInspectSchema>;
+
+export const infoSchema = z.looseObject({
+  DockerRootDir: z.string(),
+  ServerVersion: z.string().optional(),
+  Driver: z.string().optional(),
+  Swarm: z
+    .looseObject({ LocalNodeState: z.string().optional(), ControlAvailable: z.boolean().optional() })
+    .optional(),
+});
+export type Info = z.output<typeof infoSchema>;
+
+export const imageSummarySchema = z.looseObject({
+  Id: z.string(),
+  RepoTags: z.array(z.string()).nullish(),
+  RepoDigests: z.array(z.string()).nullish(),
+  Created: z.number(),
+  Size: z.number(),
+  Containers: z.number().optional(),
+  ParentId: z.string().optional(),
+});
+export type ImageSummary = z.output<typeof imageSummarySchema>;
+
+export const containerSummarySchema = z.looseObject({
+  Id: z.string(),
+  Image: z.string(),
+  ImageID: z.string(),
+  State: z.string().optional(),
+  Names: z.array(z.string()).optional(),
+});
+export type ContainerSummary = z.output<typeof containerSummarySchema>;
+
+const containerSpec = z.looseObject({
+  TaskTemplate: z
+    .looseObject({ ContainerSpec: z.looseObject({ Image: z.string().optional() }).optional() })
+    .optional(),
+});
+export const serviceSchema = z.looseObject({
+  ID: z.string(),
+  Spec: z.looseObject({ Name: z.string().optional() }).and(containerSpec),
+  PreviousSpec: containerSpec.nullish(),
+});
+export type ServiceSummary = z.output<typeof serviceSchema>;

@@ -1,0 +1,26 @@
+// Atomic file replacement: write a temp file in the same directory, fsync, rename over the target.
+// A reader sees the old file or the new one, never half of one; a crash leaves at worst a stray
+// temp file. Used for the ledger, the metrics textfile and Docker client configs.
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import path from "node:path";
+
+export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  // The mode is set at creation, so a secret is never readable by others, even for a moment.
+  const fd = openSync(tmp, "wx", mode);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    unlinkSync(tmp);
+    throw e;
+  }
+}

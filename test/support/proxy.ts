@@ -1,0 +1,103 @@
+// A fault-injecting, request-logging reverse proxy in front of a test registry, so the real docker
+// client sees real 429s, 5xx, resets and stalls, and tests can show which requests a pull made
+// (a warm prepull of pinned tags must make none).
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  status: number | "reset" | "stall";
+  at: number;
+}
+
+export type FaultAction =
+  | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: "reset" }
+  | { kind: "stall" };
+
+export interface FaultRule {
+  /** Which requests the rule applies to. */
+  match: (method: string, path: string) => boolean;
+  action: FaultAction;
+  /** How many matching requests get the fault; then the rule passes requests through. Default: all. */
+  times?: number;
+}
+
+export interface FaultProxy {
+  host: string;
+  log: LoggedRequest[];
+  rules: FaultRule[];
+  /** Requests to manifests or blobs (what a pull costs the registry). */
+  registryHits(): LoggedRequest[];
+  close(): Promise<void>;
+}
+
+export async function startProxy(upstream: string): Promise<FaultProxy> {
+  const up = new URL(upstream.includes("://") ? upstream : `http://${upstream}`);
+  const log: LoggedRequest[] = [];
+  const rules: FaultRule[] = [];
+  const stalled = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    const method = req.method ?? "GET";
+    const p = req.url ?? "/";
+    const rule = rules.find((r) => (r.times === undefined || r.times > 0) && r.match(method, p));
+    if (rule) {
+      if (rule.times !== undefined) rule.times--;
+      const a = rule.action;
+      if (a.kind === "reset") {
+        log.push({ method, path: p, status: "reset", at: Date.now() });
+        req.socket.destroy();
+        return;
+      }
+      if (a.kind === "stall") {
+        log.push({ method, path: p, status: "stall", at: Date.now() });
+        stalled.add(res);
+        return; // never answer
+      }
+      log.push({ method, path: p, status: a.status, at: Date.now() });
+      res.writeHead(a.status, { "Content-Type": "application/json", ...a.headers });
+      res.end(a.body ?? "");
+      return;
+    }
+    const fwd = http.request(
+      { host: up.hostname, port: up.port, method, path: p, headers: { ...req.headers, host: up.host } },
+      (ur) => {
+        log.push({ method, path: p, status: ur.statusCode ?? 0, at: Date.now() });
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+      },
+    );
+    fwd.on("error", () => {
+      log.push({ method, path: p, status: 502, at: Date.now() });
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(fwd);
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    log,
+    rules,
+    registryHits: () => log.filter((l) => /\/(manifests|blobs)\//.test(l.path)),
+    async close() {
+      for (const r of stalled) r.socket?.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Docker Hub's quota answer, as the docker client renders it (REFERENCE §2). */
+export const HUB_QUOTA_BODY = JSON.stringify({
+  errors: [
+    {
+      code: "TOOMANYREQUESTS",
+      message:
+        "You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit",
+    },
+  ],
+});
