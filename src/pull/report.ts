@@ -1,0 +1,49 @@
+// The prepull report: plain data, printed by --json and read by the CI harness, the metrics
+// writer and the tests. The zod schema is the contract (docs/prepull.md documents it).
+import { z } from "zod";
+
+export const ERROR_CLASSES = [
+  "rate-limited",
+  "throttled",
+  "not-found",
+  "unauthorized",
+  "denied",
+  "bad-reference",
+  "tls",
+  "disk-full",
+  "daemon-unavailable",
+  "unsupported",
+  "registry-unavailable",
+  "network",
+  "timeout",
+  "unknown",
+] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+export const imageResultSchema = z.object({
+  ref: z.string(),
+  service: z.string(),
+  file: z.string(),
+  action: z.enum(["present", "pulled", "failed", "not-attempted"]),
+  attempts: z.number().int().min(0),
+  durationMs: z.number().int().min(0),
+  errorClass: z.enum(ERROR_CLASSES).optional(),
+  error: z.string().optional(),
+  /** Image ID after the prepull (present or pulled). */
+  id: z.string().optional(),
+  /** Why the planner chose to pull or skip (e.g. "pinned tag present", "mutable tag"). */
+  reason: z.string().optional(),
+  /** Other services/files naming the same image. */
+  alsoUsedBy: z.array(z.object({ service: z.string(), file: z.string() })).optional(),
+});
+export type ImageResult = z.output<typeof imageResultSchema>;
+
+export const prepullReportSchema = z.object({
+  ok: z.boolean(),
+  recipe: z.string().optional(),
+  ref: z.string().nullable().optional(),
+  dryRun: z.boolean().optional(),
+  durationMs: z.number().int().min(0).optional(),
+  images: z.array(imageResultSchema),
+});
+export type PrepullReport = z.output<typeof prepullReportSchema>;
