@@ -8,13 +8,17 @@ export interface LoggedRequest {
   method: string;
   path: string;
   status: number | "reset" | "stall";
+  /** Requests being answered when this one arrived (for concurrency checks). */
+  inFlight: number;
   at: number;
 }
 
 export type FaultAction =
   | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
   | { kind: "reset" }
-  | { kind: "stall" };
+  | { kind: "stall" }
+  /** Hold the request this long, then pass it through (latency; this kernel has no netem). */
+  | { kind: "delay"; ms: number };
 
 export interface FaultRule {
   /** Which requests the rule applies to. */
@@ -38,42 +42,55 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
   const log: LoggedRequest[] = [];
   const rules: FaultRule[] = [];
   const stalled = new Set<http.ServerResponse>();
+  let inFlight = 0;
   const server = http.createServer((req, res) => {
     const method = req.method ?? "GET";
     const p = req.url ?? "/";
+    inFlight++;
+    res.on("close", () => inFlight--);
+    const push = (status: LoggedRequest["status"]) => log.push({ method, path: p, status, at: Date.now(), inFlight });
     const rule = rules.find((r) => (r.times === undefined || r.times > 0) && r.match(method, p));
+    if (rule && rule.action.kind === "delay") {
+      if (rule.times !== undefined) rule.times--;
+      setTimeout(() => forward(), rule.action.ms);
+      return;
+    }
     if (rule) {
       if (rule.times !== undefined) rule.times--;
       const a = rule.action;
       if (a.kind === "reset") {
-        log.push({ method, path: p, status: "reset", at: Date.now() });
+        push("reset");
         req.socket.destroy();
         return;
       }
       if (a.kind === "stall") {
-        log.push({ method, path: p, status: "stall", at: Date.now() });
+        push("stall");
         stalled.add(res);
         return; // never answer
       }
-      log.push({ method, path: p, status: a.status, at: Date.now() });
+      if (a.kind === "delay") return; // handled above
+      push(a.status);
       res.writeHead(a.status, { "Content-Type": "application/json", ...a.headers });
       res.end(a.body ?? "");
       return;
     }
-    const fwd = http.request(
-      { host: up.hostname, port: up.port, method, path: p, headers: { ...req.headers, host: up.host } },
-      (ur) => {
-        log.push({ method, path: p, status: ur.statusCode ?? 0, at: Date.now() });
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        ur.pipe(res);
-      },
-    );
-    fwd.on("error", () => {
-      log.push({ method, path: p, status: 502, at: Date.now() });
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(fwd);
+    forward();
+    function forward() {
+      const fwd = http.request(
+        { host: up.hostname, port: up.port, method, path: p, headers: { ...req.headers, host: up.host } },
+        (ur) => {
+          push(ur.statusCode ?? 0);
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          ur.pipe(res);
+        },
+      );
+      fwd.on("error", () => {
+        push(502);
+        res.writeHead(502);
+        res.end();
+      });
+      req.pipe(fwd);
+    }
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

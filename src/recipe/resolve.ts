@@ -1,0 +1,243 @@
+// Resolving a recipe's images exactly as `abra app deploy` will: the app env map (not the process
+// environment) as the only variable source, COMPOSE_FILE's files merged in order, interpolated and
+// merged by docker/cli's own compose loader through `docker stack config` (the code behind
+// `docker stack deploy`; compose-go differs on nesting, `:+` and env precedence, REFERENCE §1).
+//
+// `docker stack config` is a pure function of the files and the variables, so its answer is cached
+// by a hash of both (and of the docker client binary): a warm prepull spawns nothing.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { z } from "zod";
+import { dockerArgs } from "../docker/cli.js";
+import { InputError, ToolError } from "../errors.js";
+import { run } from "../exec.js";
+import { logger } from "../log.js";
+import { parseReference } from "../pull/reference.js";
+import { writeFileAtomic } from "../state/atomic.js";
+import { which } from "../util/which.js";
+import { type AppEnv, loadAppEnv, recipeName } from "./appEnv.js";
+import { checkComposeFiles, composeFileList } from "./composeFiles.js";
+import { existsAtRef, materializeAtRef, verifyRef } from "./gitRef.js";
+
+export interface ServiceImage {
+  ref: string;
+  service: string;
+  /** The compose file (relative to the recipe) whose `image:` the merge kept. */
+  file: string;
+}
+
+export interface Resolution {
+  recipe: string;
+  recipeDir: string;
+  gitRef: string | null;
+  files: string[];
+  env: AppEnv;
+  /** One entry per service, sorted by service. */
+  services: ServiceImage[];
+}
+
+export interface ResolveOptions {
+  recipeDir: string;
+  envFile: string | undefined;
+  gitRef: string | undefined;
+  set: Record<string, string>;
+  docker: string;
+  /** Where the resolution cache lives; undefined disables it. */
+  cacheDir: string | undefined;
+  signal?: AbortSignal;
+}
+
+const cacheSchema = z.object({ services: z.array(z.object({ service: z.string(), image: z.string().nullable() })) });
+
+export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
+  const recipeDir = path.resolve(o.recipeDir);
+  if (!existsSync(recipeDir) || !statSync(recipeDir).isDirectory()) {
+    throw new InputError("usage", `the recipe directory ${recipeDir} does not exist`, {
+      hint: "Pass --recipe with the path of the recipe's checkout (e.g. ~/.abra/recipes/NAME).",
+    });
+  }
+  const env = loadAppEnv({ envFile: o.envFile, set: o.set });
+  const files = composeFileList(env.vars);
+  let workDir = recipeDir;
+  let contents: Map<string, string>;
+  let cleanup: (() => void) | undefined;
+  if (o.gitRef) {
+    await verifyRef(recipeDir, o.gitRef, o.signal);
+    const present = await Promise.all(files.map((f) => existsAtRef(recipeDir, o.gitRef!, f, o.signal)));
+    checkComposeFiles(files, recipeDir, (f) => present[files.indexOf(f)] === true, env.file, `${recipeDir} at ${o.gitRef}`);
+    const m = await materializeAtRef(recipeDir, o.gitRef, files, o.signal);
+    workDir = m.dir;
+    contents = m.contents;
+    cleanup = () => rmSync(m.dir, { recursive: true, force: true });
+  } else {
+    checkComposeFiles(files, recipeDir, (f) => existsSync(path.join(recipeDir, f)), env.file);
+    contents = new Map(files.map((f) => [f, readFileSync(path.join(recipeDir, f), "utf8")]));
+  }
+  try {
+    const merged = await mergedServices(o, workDir, files, contents, env);
+    const services = await attribute(merged, files, contents, env);
+    return { recipe: recipeName(env.vars, recipeDir), recipeDir, gitRef: o.gitRef ?? null, files, env, services };
+  } finally {
+    cleanup?.();
+  }
+}
+
+type Merged = { service: string; image: string | null }[];
+
+async function mergedServices(o: ResolveOptions, workDir: string, files: string[], contents: Map<string, string>, env: AppEnv): Promise<Merged> {
+  const dockerPath = which(o.docker);
+  let key: string | undefined;
+  if (o.cacheDir && dockerPath) {
+    const st = statSync(dockerPath, { throwIfNoEntry: false });
+    const h = createHash("sha256");
+    h.update(JSON.stringify([dockerPath, st?.size, st?.mtimeMs, files, files.map((f) => contents.get(f)), Object.entries(env.vars).sort()]));
+    key = h.digest("hex").slice(0, 32);
+    const hit = readCache(o.cacheDir, key);
+    if (hit) {
+      logger().debug({ key }, "resolution cache hit");
+      return hit;
+    }
+  }
+  // By absolute path: the child gets no PATH (only the app env), and must be the client we hashed.
+  const r = await run(dockerPath ?? o.docker, dockerArgs.stackConfig(files), {
+    cwd: workDir,
+    // Only the app env: the deploy interpolates with nothing else (docs/prepull.md).
+    env: env.vars,
+    replaceEnv: true,
+    timeoutMs: 60_000,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  if (r.exitCode !== 0) throw await stackConfigError(r.stderr, files, contents, env, o.docker);
+  const YAML = await import("yaml");
+  let doc: unknown;
+  try {
+    doc = YAML.parse(r.stdout);
+  } catch (e) {
+    throw new ToolError(`could not read the output of '${o.docker} stack config': ${(e as Error).message}`);
+  }
+  const parsed = z
+    .object({ services: z.record(z.string(), z.looseObject({ image: z.string().optional() }).nullable()).optional() })
+    .safeParse(doc);
+  if (!parsed.success) throw new ToolError(`unexpected output from '${o.docker} stack config': ${parsed.error.message}`);
+  const merged: Merged = Object.entries(parsed.data.services ?? {})
+    .map(([service, s]) => ({ service, image: s?.image ?? null }))
+    .sort((a, b) => a.service.localeCompare(b.service));
+  if (o.cacheDir && key) writeCache(o.cacheDir, key, merged);
+  return merged;
+}
+
+function readCache(dir: string, key: string): Merged | undefined {
+  try {
+    const r = cacheSchema.safeParse(JSON.parse(readFileSync(path.join(dir, `${key}.json`), "utf8")));
+    return r.success ? r.data.services : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const CACHE_ENTRIES = 256;
+
+function writeCache(dir: string, key: string, merged: Merged): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ services: merged }), 0o664);
+    const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+    if (names.length > CACHE_ENTRIES) {
+      const byAge = names.map((n) => ({ n, t: statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => a.t - b.t);
+      for (const { n } of byAge.slice(0, names.length - CACHE_ENTRIES)) unlinkSync(path.join(dir, n));
+    }
+  } catch (e) {
+    // A cache that cannot be written only costs speed.
+    logger().debug({ err: (e as Error).message, dir }, "resolution cache not written");
+  }
+}
+
+/** Which file's `image:` did the merge keep for each service? The last file that sets it. */
+async function attribute(merged: Merged, files: string[], contents: Map<string, string>, env: AppEnv): Promise<ServiceImage[]> {
+  const YAML = await import("yaml");
+  const setsImage = new Map<string, string>();
+  for (const f of files) {
+    let doc: unknown;
+    try {
+      doc = YAML.parse(contents.get(f) ?? "");
+    } catch {
+      continue; // docker accepted it; our parser's view of a quirk is not worth failing over
+    }
+    const services = (doc as { services?: Record<string, { image?: unknown } | null> } | null)?.services ?? {};
+    for (const [name, svc] of Object.entries(services)) if (svc && svc.image !== undefined) setsImage.set(name, f);
+  }
+  const out: ServiceImage[] = [];
+  for (const m of merged) {
+    const file = setsImage.get(m.service) ?? files[0]!;
+    if (m.image === null || m.image === "") {
+      throw new InputError("compose", `service "${m.service}" has no image after merging ${files.join(", ")}`, {
+        ...(env.file ? { file: env.file } : {}),
+        hint: `Give services.${m.service}.image in a compose file (swarm stacks cannot build), or set the variable it uses in the app .env.`,
+      });
+    }
+    const p = parseReference(m.image);
+    if (!p.ok) {
+      const vars = [...(contents.get(file) ?? "").matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((x) => x[1]!);
+      const suspects = [...new Set(vars)].filter((v) => !env.vars[v]);
+      throw new InputError("reference", `service "${m.service}" in ${file} resolves to a bad image reference: ${p.reason}`, {
+        file,
+        hint: suspects.length
+          ? `Set ${suspects.join(" or ")} in the app .env${env.file ? ` (${env.file})` : ""} or with --set KEY=VALUE.`
+          : `Fix services.${m.service}.image in ${file}.`,
+      });
+    }
+    out.push({ ref: m.image, service: m.service, file });
+  }
+  return out;
+}
+
+async function stackConfigError(
+  stderr: string,
+  files: string[],
+  contents: Map<string, string>,
+  env: AppEnv,
+  docker: string,
+): Promise<Error> {
+  const text = stderr.trim();
+  if (/unknown (command|flag)|is not a docker command|Usage:\s+docker stack \[OPTIONS\]/i.test(text)) {
+    return new ToolError(`the docker client '${docker}' has no 'docker stack config' (it needs docker CLI 23 or later)`, {
+      hint: "Install a newer docker client, or point the config key \"docker\" (or IMAGEKEEPER_DOCKER) at one.",
+    });
+  }
+  const required = /required variable (\w+) is missing a value(?::\s*([^"\n]*))?/.exec(text);
+  if (required) {
+    const name = required[1]!;
+    const inFiles = files.filter((f) => new RegExp(`\\$\\{${name}[:?]`).test(contents.get(f) ?? ""));
+    const where = /invalid interpolation format for ([^\s:]+)/.exec(text)?.[1];
+    return new InputError(
+      "interpolation",
+      `required variable ${name} is missing a value${required[2] ? ` ("${required[2].trim()}")` : ""}, used by ${where ?? "the compose files"} in ${inFiles.join(", ") || files.join(", ")}`,
+      {
+        file: inFiles[0] ?? files[0]!,
+        hint: `Set ${name} in the app .env${env.file ? ` (${env.file})` : ""}, or pass --set ${name}=VALUE.`,
+      },
+    );
+  }
+  const interp = /invalid interpolation format for ([^\s:]+)/.exec(text);
+  if (interp) {
+    return new InputError("interpolation", `bad variable syntax in ${interp[1]} (${files.join(", ")}): ${text}`, {
+      file: files[0]!,
+      hint: "Write variables as $VAR, ${VAR}, ${VAR:-default} or ${VAR:?message}; write a literal $ as $$.",
+    });
+  }
+  const yamlErr = /^yaml: (.*)$/m.exec(text);
+  if (yamlErr) {
+    // docker does not say which file: parse each one to find it.
+    const YAML = await import("yaml");
+    const bad = files.find((f) => YAML.parseAllDocuments(contents.get(f) ?? "").some((d) => d.errors.length > 0));
+    return new InputError("compose", `${bad ?? files.join(", ")} is not valid YAML: ${yamlErr[1]}`, {
+      file: bad ?? files[0]!,
+      hint: "Fix the YAML syntax at the line shown (indent with spaces, close brackets and quotes).",
+    });
+  }
+  return new InputError("compose", `docker could not load the compose files ${files.join(", ")}: ${text.split("\n")[0]}`, {
+    file: files[0]!,
+    hint: "Check the files with 'docker stack config -c FILE…' using the app's variables; all files must declare the same version.",
+  });
+}

@@ -1,0 +1,41 @@
+// Running the real, freshly bundled CLI from integration tests.
+import { spawn } from "node:child_process";
+import { inject } from "vitest";
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function bin(): string {
+  return inject("imagekeeperBin");
+}
+
+export function cli(args: string[], env: Record<string, string | undefined> = {}, opts: { input?: string; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [bin(), ...args], {
+      env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
+      cwd: opts.cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Start the CLI and return the child, for signal tests. */
+export function cliSpawn(args: string[], env: Record<string, string | undefined> = {}) {
+  return spawn(process.execPath, [bin(), ...args], {
+    env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
