@@ -78,7 +78,10 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
     const ids = await Promise.all(wanted.map(async (w) => (await engine.inspectImage(w.ref))?.Id));
     const present = new Map(wanted.map((w, i) => [w.ref, ids[i]]));
     const plan = planPulls(wanted, present, f["pull-policy"] ?? cfg.pullPolicy, cfg.mutableTags);
-    logger().debug({ plan: plan.map((p) => ({ ref: p.ref, action: p.action, reason: p.reason })) }, "pull plan");
+    logger().debug(
+      { plan: plan.map((p) => ({ ref: p.ref, action: p.action, reason: p.reason })) },
+      "pull plan",
+    );
 
     const base = { recipe: res.recipe, ref: res.gitRef };
     if (f["dry-run"]) {
@@ -93,7 +96,13 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
         ...(p.presentId ? { id: p.presentId } : {}),
         ...(p.alsoUsedBy.length ? { alsoUsedBy: p.alsoUsedBy } : {}),
       }));
-      const report: PrepullReport = { ok: true, ...base, dryRun: true, durationMs: Math.round(performance.now() - started), images };
+      const report: PrepullReport = {
+        ok: true,
+        ...base,
+        dryRun: true,
+        durationMs: Math.round(performance.now() - started),
+        images,
+      };
       ctx.out(f.json ? `${JSON.stringify(report)}\n` : `${planText(plan)}\n`);
       return { kind: "ok" };
     }
@@ -113,18 +122,32 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
       onResult: (r) => reportResult(r, tty, ctx.out),
     });
     const ok = results.every((r) => r.action === "present" || r.action === "pulled");
-    const report: PrepullReport = { ok, ...base, durationMs: Math.round(performance.now() - started), images: results };
+    const report: PrepullReport = {
+      ok,
+      ...base,
+      durationMs: Math.round(performance.now() - started),
+      images: results,
+    };
 
     // The ledger feeds the prune policy; it must never fail a prepull.
     const resolved = results.filter((r) => r.action === "present" || r.action === "pulled");
     if (resolved.length) {
       try {
         const u = await updateLedger(ctx.config.stateDir, (l) =>
-          applyPrepull(l, { at: new Date(), recipe: res.recipe, ref: res.gitRef, images: resolved.map((r) => ({ ref: r.ref, id: r.id ?? null })) }),
+          applyPrepull(l, {
+            at: new Date(),
+            recipe: res.recipe,
+            ref: res.gitRef,
+            images: resolved.map((r) => ({ ref: r.ref, id: r.id ?? null })),
+          }),
         );
-        if (u.problem) logger().warn({ problem: u.problem }, "the prepull ledger was damaged: set aside and rebuilt");
+        if (u.problem)
+          logger().warn({ problem: u.problem }, "the prepull ledger was damaged: set aside and rebuilt");
       } catch (e) {
-        logger().warn({ err: (e as Error).message, stateDir: ctx.config.stateDir }, "could not record this prepull in the ledger");
+        logger().warn(
+          { err: (e as Error).message, stateDir: ctx.config.stateDir },
+          "could not record this prepull in the ledger",
+        );
       }
     }
 

@@ -51,14 +51,26 @@ export async function executePlan(plan: readonly PlannedImage[], o: ExecuteOptio
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     if (img.action === "skip") {
-      return { ...base(img), action: "present", attempts: 0, durationMs: 0, ...(img.presentId ? { id: img.presentId } : {}) };
+      return {
+        ...base(img),
+        action: "present",
+        attempts: 0,
+        durationMs: 0,
+        ...(img.presentId ? { id: img.presentId } : {}),
+      };
     }
     let attempts = 0;
     let allowed = o.maxAttempts;
     for (;;) {
       if (ac.signal.aborted || stopReason) {
         if (attempts === 0) {
-          return { ...base(img), action: "not-attempted", attempts: 0, durationMs: 0, ...(stopReason ? { error: stopReason } : {}) };
+          return {
+            ...base(img),
+            action: "not-attempted",
+            attempts: 0,
+            durationMs: 0,
+            ...(stopReason ? { error: stopReason } : {}),
+          };
         }
       }
       if (ac.signal.aborted) return aborted(img, attempts, elapsed());
@@ -75,7 +87,14 @@ export async function executePlan(plan: readonly PlannedImage[], o: ExecuteOptio
       logger().warn({ ref: img.ref, attempt: attempts, errorClass: c.cls, error: c.message }, "pull failed");
       if (attempts >= allowed) {
         if (GLOBAL.has(c.cls)) stopReason = `not started: an earlier pull failed with ${c.cls}`;
-        return { ...base(img), action: "failed", attempts, durationMs: elapsed(), errorClass: c.cls, error: c.message };
+        return {
+          ...base(img),
+          action: "failed",
+          attempts,
+          durationMs: elapsed(),
+          errorClass: c.cls,
+          error: c.message,
+        };
       }
       const wait = backoffDelay(attempts + 1, o.backoff, o.random);
       logger().info({ ref: img.ref, nextAttempt: attempts + 1, waitMs: wait }, "retrying after backoff");
@@ -90,7 +109,14 @@ export async function executePlan(plan: readonly PlannedImage[], o: ExecuteOptio
   const aborted = (img: PlannedImage, attempts: number, durationMs: number): ImageResult => {
     const reason = ac.signal.reason;
     if (reason instanceof DeadlineError) {
-      return { ...base(img), action: "failed", attempts, durationMs, errorClass: "timeout", error: `the prepull deadline (${o.timeoutMs} ms) passed during this pull` };
+      return {
+        ...base(img),
+        action: "failed",
+        attempts,
+        durationMs,
+        errorClass: "timeout",
+        error: `the prepull deadline (${o.timeoutMs} ms) passed during this pull`,
+      };
     }
     const sig = reason instanceof InterruptedError ? reason.signal : "a signal";
     return { ...base(img), action: "failed", attempts, durationMs, error: `interrupted by ${sig}` };

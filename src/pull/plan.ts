@@ -29,7 +29,14 @@ export function dedupeImages(services: readonly ServiceImage[]): WantedImage[] {
     if (!p.ok) throw new Error(`unparsed reference reached the planner: ${s.ref}`); // resolve validates first
     const seen = byCanonical.get(p.ref.canonical);
     if (seen) seen.alsoUsedBy.push({ service: s.service, file: s.file });
-    else byCanonical.set(p.ref.canonical, { ref: s.ref, parsed: p.ref, service: s.service, file: s.file, alsoUsedBy: [] });
+    else
+      byCanonical.set(p.ref.canonical, {
+        ref: s.ref,
+        parsed: p.ref,
+        service: s.service,
+        file: s.file,
+        alsoUsedBy: [],
+      });
   }
   return [...byCanonical.values()].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 }

@@ -35,7 +35,10 @@ function splitDomain(name: string): { domain: string; path: string } {
   const first = i < 0 ? "" : name.slice(0, i);
   // A first component is a domain when it has a dot or a port, or is "localhost" (reference.go's
   // splitDockerDomain); otherwise the name is on Docker Hub.
-  if (i < 0 || (!first.includes(".") && !first.includes(":") && first !== "localhost" && first.toLowerCase() === first)) {
+  if (
+    i < 0 ||
+    (!first.includes(".") && !first.includes(":") && first !== "localhost" && first.toLowerCase() === first)
+  ) {
     const path = i < 0 ? `library/${name}` : name;
     return { domain: "docker.io", path };
   }
@@ -61,7 +64,11 @@ export function parseReference(raw: string): ParseResult {
     return { ok: false, reason: `"${raw}" is not a valid image reference: ${why}` };
   }
   const name = m[1]!;
-  if (name.length > 255) return { ok: false, reason: `"${raw}" is not a valid image reference: the name is longer than 255 characters` };
+  if (name.length > 255)
+    return {
+      ok: false,
+      reason: `"${raw}" is not a valid image reference: the name is longer than 255 characters`,
+    };
   const { domain, path } = splitDomain(name);
   const tag = m[2];
   const digest = m[3];
@@ -72,7 +79,10 @@ export function parseReference(raw: string): ParseResult {
 }
 
 /** How a reference behaves over time: digests never change, tags may be moved by their owner. */
-export function pinKind(ref: ImageRef, mutableTags: readonly string[]): "digest" | "mutable-tag" | "pinned-tag" {
+export function pinKind(
+  ref: ImageRef,
+  mutableTags: readonly string[],
+): "digest" | "mutable-tag" | "pinned-tag" {
   if (ref.digest) return "digest";
   const tag = ref.tag ?? "latest";
   return mutableTags.includes(tag) ? "mutable-tag" : "pinned-tag";

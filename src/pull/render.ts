@@ -6,12 +6,18 @@ import { HINTS } from "./classify.js";
 import type { PlannedImage } from "./plan.js";
 import type { ImageResult, PrepullReport } from "./report.js";
 
-const MARK: Record<ImageResult["action"], string> = { present: "=", pulled: "+", failed: "x", "not-attempted": "-" };
+const MARK: Record<ImageResult["action"], string> = {
+  present: "=",
+  pulled: "+",
+  failed: "x",
+  "not-attempted": "-",
+};
 
 export function imageLine(r: ImageResult): string {
   const where = `${r.service} in ${r.file}`;
   const base = `${MARK[r.action]} ${r.action.padEnd(13)} ${r.ref}  (${where})`;
-  if (r.action === "pulled") return `${base} ${formatDuration(r.durationMs)}${r.attempts > 1 ? `, ${r.attempts} attempts` : ""}`;
+  if (r.action === "pulled")
+    return `${base} ${formatDuration(r.durationMs)}${r.attempts > 1 ? `, ${r.attempts} attempts` : ""}`;
   if (r.action === "failed") {
     const hint = r.errorClass ? `\n      fix: ${HINTS[r.errorClass]}` : "";
     return `${base}\n      ${r.errorClass ?? "stopped"}: ${r.error ?? ""}${hint}`;
@@ -27,7 +33,8 @@ export function reportResult(r: ImageResult, tty: boolean, write: (s: string) =>
   }
   const { action, ref, service, file, attempts, durationMs, errorClass, error, id } = r;
   const fields = { ref, service, file, action, attempts, durationMs, errorClass, error, id };
-  if (action === "failed") logger().error({ ...fields, hint: errorClass ? HINTS[errorClass] : undefined }, "image failed");
+  if (action === "failed")
+    logger().error({ ...fields, hint: errorClass ? HINTS[errorClass] : undefined }, "image failed");
   else logger().info(fields, `image ${action}`);
 }
 
@@ -40,5 +47,9 @@ export function summary(rep: PrepullReport): string {
 }
 
 export function planText(plan: readonly PlannedImage[]): string {
-  return plan.map((p) => `${p.action === "pull" ? "pull" : "skip"}  ${p.ref}  (${p.service} in ${p.file}): ${p.reason}`).join("\n");
+  return plan
+    .map(
+      (p) => `${p.action === "pull" ? "pull" : "skip"}  ${p.ref}  (${p.service} in ${p.file}): ${p.reason}`,
+    )
+    .join("\n");
 }

@@ -5,8 +5,9 @@
 //
 // `docker stack config` is a pure function of the files and the variables, so its answer is cached
 // by a hash of both (and of the docker client binary): a warm prepull spawns nothing.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+
 import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { dockerArgs } from "../docker/cli.js";
@@ -48,7 +49,9 @@ export interface ResolveOptions {
   signal?: AbortSignal;
 }
 
-const cacheSchema = z.object({ services: z.array(z.object({ service: z.string(), image: z.string().nullable() })) });
+const cacheSchema = z.object({
+  services: z.array(z.object({ service: z.string(), image: z.string().nullable() })),
+});
 
 export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
   const recipeDir = path.resolve(o.recipeDir);
@@ -65,7 +68,13 @@ export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
   if (o.gitRef) {
     await verifyRef(recipeDir, o.gitRef, o.signal);
     const present = await Promise.all(files.map((f) => existsAtRef(recipeDir, o.gitRef!, f, o.signal)));
-    checkComposeFiles(files, recipeDir, (f) => present[files.indexOf(f)] === true, env.file, `${recipeDir} at ${o.gitRef}`);
+    checkComposeFiles(
+      files,
+      recipeDir,
+      (f) => present[files.indexOf(f)] === true,
+      env.file,
+      `${recipeDir} at ${o.gitRef}`,
+    );
     const m = await materializeAtRef(recipeDir, o.gitRef, files, o.signal);
     workDir = m.dir;
     contents = m.contents;
@@ -77,7 +86,14 @@ export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
   try {
     const merged = await mergedServices(o, workDir, files, contents, env);
     const services = await attribute(merged, files, contents, env);
-    return { recipe: recipeName(env.vars, recipeDir), recipeDir, gitRef: o.gitRef ?? null, files, env, services };
+    return {
+      recipe: recipeName(env.vars, recipeDir),
+      recipeDir,
+      gitRef: o.gitRef ?? null,
+      files,
+      env,
+      services,
+    };
   } finally {
     cleanup?.();
   }
@@ -85,13 +101,28 @@ export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
 
 type Merged = { service: string; image: string | null }[];
 
-async function mergedServices(o: ResolveOptions, workDir: string, files: string[], contents: Map<string, string>, env: AppEnv): Promise<Merged> {
+async function mergedServices(
+  o: ResolveOptions,
+  workDir: string,
+  files: string[],
+  contents: Map<string, string>,
+  env: AppEnv,
+): Promise<Merged> {
   const dockerPath = which(o.docker);
   let key: string | undefined;
   if (o.cacheDir && dockerPath) {
     const st = statSync(dockerPath, { throwIfNoEntry: false });
     const h = createHash("sha256");
-    h.update(JSON.stringify([dockerPath, st?.size, st?.mtimeMs, files, files.map((f) => contents.get(f)), Object.entries(env.vars).sort()]));
+    h.update(
+      JSON.stringify([
+        dockerPath,
+        st?.size,
+        st?.mtimeMs,
+        files,
+        files.map((f) => contents.get(f)),
+        Object.entries(env.vars).sort(),
+      ]),
+    );
     key = h.digest("hex").slice(0, 32);
     const hit = readCache(o.cacheDir, key);
     if (hit) {
@@ -117,9 +148,12 @@ async function mergedServices(o: ResolveOptions, workDir: string, files: string[
     throw new ToolError(`could not read the output of '${o.docker} stack config': ${(e as Error).message}`);
   }
   const parsed = z
-    .object({ services: z.record(z.string(), z.looseObject({ image: z.string().optional() }).nullable()).optional() })
+    .object({
+      services: z.record(z.string(), z.looseObject({ image: z.string().optional() }).nullable()).optional(),
+    })
     .safeParse(doc);
-  if (!parsed.success) throw new ToolError(`unexpected output from '${o.docker} stack config': ${parsed.error.message}`);
+  if (!parsed.success)
+    throw new ToolError(`unexpected output from '${o.docker} stack config': ${parsed.error.message}`);
   const merged: Merged = Object.entries(parsed.data.services ?? {})
     .map(([service, s]) => ({ service, image: s?.image ?? null }))
     .sort((a, b) => a.service.localeCompare(b.service));
@@ -144,7 +178,9 @@ function writeCache(dir: string, key: string, merged: Merged): void {
     writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ services: merged }), 0o664);
     const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
     if (names.length > CACHE_ENTRIES) {
-      const byAge = names.map((n) => ({ n, t: statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => a.t - b.t);
+      const byAge = names
+        .map((n) => ({ n, t: statSync(path.join(dir, n)).mtimeMs }))
+        .sort((a, b) => a.t - b.t);
       for (const { n } of byAge.slice(0, names.length - CACHE_ENTRIES)) unlinkSync(path.join(dir, n));
     }
   } catch (e) {
@@ -154,7 +190,12 @@ function writeCache(dir: string, key: string, merged: Merged): void {
 }
 
 /** Which file's `image:` did the merge keep for each service? The last file that sets it. */
-async function attribute(merged: Merged, files: string[], contents: Map<string, string>, env: AppEnv): Promise<ServiceImage[]> {
+async function attribute(
+  merged: Merged,
+  files: string[],
+  contents: Map<string, string>,
+  env: AppEnv,
+): Promise<ServiceImage[]> {
   const YAML = await import("yaml");
   const setsImage = new Map<string, string>();
   for (const f of files) {
@@ -164,28 +205,40 @@ async function attribute(merged: Merged, files: string[], contents: Map<string, 
     } catch {
       continue; // docker accepted it; our parser's view of a quirk is not worth failing over
     }
-    const services = (doc as { services?: Record<string, { image?: unknown } | null> } | null)?.services ?? {};
-    for (const [name, svc] of Object.entries(services)) if (svc && svc.image !== undefined) setsImage.set(name, f);
+    const services =
+      (doc as { services?: Record<string, { image?: unknown } | null> } | null)?.services ?? {};
+    for (const [name, svc] of Object.entries(services))
+      if (svc && svc.image !== undefined) setsImage.set(name, f);
   }
   const out: ServiceImage[] = [];
   for (const m of merged) {
     const file = setsImage.get(m.service) ?? files[0]!;
     if (m.image === null || m.image === "") {
-      throw new InputError("compose", `service "${m.service}" has no image after merging ${files.join(", ")}`, {
-        ...(env.file ? { file: env.file } : {}),
-        hint: `Give services.${m.service}.image in a compose file (swarm stacks cannot build), or set the variable it uses in the app .env.`,
-      });
+      throw new InputError(
+        "compose",
+        `service "${m.service}" has no image after merging ${files.join(", ")}`,
+        {
+          ...(env.file ? { file: env.file } : {}),
+          hint: `Give services.${m.service}.image in a compose file (swarm stacks cannot build), or set the variable it uses in the app .env.`,
+        },
+      );
     }
     const p = parseReference(m.image);
     if (!p.ok) {
-      const vars = [...(contents.get(file) ?? "").matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((x) => x[1]!);
+      const vars = [...(contents.get(file) ?? "").matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map(
+        (x) => x[1]!,
+      );
       const suspects = [...new Set(vars)].filter((v) => !env.vars[v]);
-      throw new InputError("reference", `service "${m.service}" in ${file} resolves to a bad image reference: ${p.reason}`, {
-        file,
-        hint: suspects.length
-          ? `Set ${suspects.join(" or ")} in the app .env${env.file ? ` (${env.file})` : ""} or with --set KEY=VALUE.`
-          : `Fix services.${m.service}.image in ${file}.`,
-      });
+      throw new InputError(
+        "reference",
+        `service "${m.service}" in ${file} resolves to a bad image reference: ${p.reason}`,
+        {
+          file,
+          hint: suspects.length
+            ? `Set ${suspects.join(" or ")} in the app .env${env.file ? ` (${env.file})` : ""} or with --set KEY=VALUE.`
+            : `Fix services.${m.service}.image in ${file}.`,
+        },
+      );
     }
     out.push({ ref: m.image, service: m.service, file });
   }
@@ -201,9 +254,12 @@ async function stackConfigError(
 ): Promise<Error> {
   const text = stderr.trim();
   if (/unknown (command|flag)|is not a docker command|Usage:\s+docker stack \[OPTIONS\]/i.test(text)) {
-    return new ToolError(`the docker client '${docker}' has no 'docker stack config' (it needs docker CLI 23 or later)`, {
-      hint: "Install a newer docker client, or point the config key \"docker\" (or IMAGEKEEPER_DOCKER) at one.",
-    });
+    return new ToolError(
+      `the docker client '${docker}' has no 'docker stack config' (it needs docker CLI 23 or later)`,
+      {
+        hint: 'Install a newer docker client, or point the config key "docker" (or IMAGEKEEPER_DOCKER) at one.',
+      },
+    );
   }
   const required = /required variable (\w+) is missing a value(?::\s*([^"\n]*))?/.exec(text);
   if (required) {
@@ -221,23 +277,33 @@ async function stackConfigError(
   }
   const interp = /invalid interpolation format for ([^\s:]+)/.exec(text);
   if (interp) {
-    return new InputError("interpolation", `bad variable syntax in ${interp[1]} (${files.join(", ")}): ${text}`, {
-      file: files[0]!,
-      hint: "Write variables as $VAR, ${VAR}, ${VAR:-default} or ${VAR:?message}; write a literal $ as $$.",
-    });
+    return new InputError(
+      "interpolation",
+      `bad variable syntax in ${interp[1]} (${files.join(", ")}): ${text}`,
+      {
+        file: files[0]!,
+        hint: "Write variables as $VAR, ${VAR}, ${VAR:-default} or ${VAR:?message}; write a literal $ as $$.",
+      },
+    );
   }
   const yamlErr = /^yaml: (.*)$/m.exec(text);
   if (yamlErr) {
     // docker does not say which file: parse each one to find it.
     const YAML = await import("yaml");
-    const bad = files.find((f) => YAML.parseAllDocuments(contents.get(f) ?? "").some((d) => d.errors.length > 0));
+    const bad = files.find((f) =>
+      YAML.parseAllDocuments(contents.get(f) ?? "").some((d) => d.errors.length > 0),
+    );
     return new InputError("compose", `${bad ?? files.join(", ")} is not valid YAML: ${yamlErr[1]}`, {
       file: bad ?? files[0]!,
       hint: "Fix the YAML syntax at the line shown (indent with spaces, close brackets and quotes).",
     });
   }
-  return new InputError("compose", `docker could not load the compose files ${files.join(", ")}: ${text.split("\n")[0]}`, {
-    file: files[0]!,
-    hint: "Check the files with 'docker stack config -c FILE…' using the app's variables; all files must declare the same version.",
-  });
+  return new InputError(
+    "compose",
+    `docker could not load the compose files ${files.join(", ")}: ${text.split("\n")[0]}`,
+    {
+      file: files[0]!,
+      hint: "Check the files with 'docker stack config -c FILE…' using the app's variables; all files must declare the same version.",
+    },
+  );
 }

@@ -14,7 +14,11 @@ export function bin(): string {
   return inject("imagekeeperBin");
 }
 
-export function cli(args: string[], env: Record<string, string | undefined> = {}, opts: { input?: string; cwd?: string } = {}): Promise<CliResult> {
+export function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: { input?: string; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(process.execPath, [bin(), ...args], {

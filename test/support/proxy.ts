@@ -10,6 +10,8 @@ export interface LoggedRequest {
   status: number | "reset" | "stall";
   /** Requests being answered when this one arrived (for concurrency checks). */
   inFlight: number;
+  /** Repositories with a manifest or blob request in flight when this one arrived (itself included). */
+  reposInFlight: string[];
   at: number;
 }
 
@@ -32,6 +34,8 @@ export interface FaultProxy {
   host: string;
   log: LoggedRequest[];
   rules: FaultRule[];
+  /** Drop all rules and end stalled requests (so one test's stall does not linger into the next). */
+  reset(): void;
   /** Requests to manifests or blobs (what a pull costs the registry). */
   registryHits(): LoggedRequest[];
   close(): Promise<void>;
@@ -42,13 +46,20 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
   const log: LoggedRequest[] = [];
   const rules: FaultRule[] = [];
   const stalled = new Set<http.ServerResponse>();
-  let inFlight = 0;
+  const open = new Set<string>();
+  let seq = 0;
   const server = http.createServer((req, res) => {
     const method = req.method ?? "GET";
     const p = req.url ?? "/";
-    inFlight++;
-    res.on("close", () => inFlight--);
-    const push = (status: LoggedRequest["status"]) => log.push({ method, path: p, status, at: Date.now(), inFlight });
+    const key = `${seq++} ${p}`;
+    open.add(key);
+    const repos = [
+      ...new Set([...open].flatMap((k) => /\/v2\/(.+)\/(manifests|blobs)\//.exec(k)?.[1] ?? [])),
+    ];
+    const inFlight = open.size;
+    res.on("close", () => open.delete(key));
+    const push = (status: LoggedRequest["status"]) =>
+      log.push({ method, path: p, status, at: Date.now(), inFlight, reposInFlight: repos });
     const rule = rules.find((r) => (r.times === undefined || r.times > 0) && r.match(method, p));
     if (rule && rule.action.kind === "delay") {
       if (rule.times !== undefined) rule.times--;
@@ -99,6 +110,11 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
     host: `127.0.0.1:${port}`,
     log,
     rules,
+    reset() {
+      rules.length = 0;
+      for (const r of stalled) r.socket?.destroy();
+      stalled.clear();
+    },
     registryHits: () => log.filter((l) => /\/(manifests|blobs)\//.test(l.path)),
     async close() {
       for (const r of stalled) r.socket?.destroy();

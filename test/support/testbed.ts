@@ -3,7 +3,7 @@
 // PID. Images are pushed straight to the registry over its HTTP API (no builder needed): a shared
 // busybox layer plus a layer of seeded random bytes for size. Nothing here touches the machine's
 // own engine, if it has one.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -140,8 +140,13 @@ export interface Daemon {
   dataRoot: string;
   dir: string;
   logFile: string;
-  /** Run the docker client against this daemon; throws on failure. */
+  /**
+   * Run the docker client against this daemon; throws on failure. Synchronous: it blocks this
+   * process's event loop, so never use it for commands that reach an in-process proxy (dockerAsync).
+   */
   docker(args: string[], opts?: { input?: string; env?: Record<string, string> }): string;
+  /** The same, without blocking the event loop. Rejects with docker's stderr on failure. */
+  dockerAsync(args: string[], opts?: { env?: Record<string, string> }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -217,6 +222,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         input: o.input,
         stdio: ["pipe", "pipe", "pipe"],
       }).toString();
+    },
+    dockerAsync(args, o = {}) {
+      return new Promise((resolve, reject) => {
+        execFile(DOCKER_CLI, args, { env: { ...process.env, ...env, ...o.env } }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`docker ${args.join(" ")}: ${stderr}`));
+          else resolve(stdout);
+        });
+      });
     },
     async stop() {
       await stopPid(child);

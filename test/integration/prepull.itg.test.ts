@@ -1,0 +1,317 @@
+// prepull end to end: the real CLI bundle, a private dockerd whose Docker Hub mirror and direct
+// registry traffic both pass through a fault-injecting, request-logging proxy in front of a private
+// registry. What the proxy logs is what the registry was asked.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { prepullReportSchema } from "../../src/pull/report.js";
+import { cli, cliSpawn } from "../support/cli.js";
+import { type FaultProxy, HUB_QUOTA_BODY, startProxy } from "../support/proxy.js";
+import {
+  type Daemon,
+  type PushedImage,
+  pushImage,
+  type Registry,
+  startDaemon,
+  startRegistry,
+  waitFor,
+} from "../support/testbed.js";
+
+let reg: Registry;
+let proxy: FaultProxy;
+let d: Daemon;
+let work: string;
+let app1: PushedImage;
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  proxy = await startProxy(reg.host);
+  d = await startDaemon({ mirrors: [`http://${proxy.host}`] });
+  work = mkdtempSync(path.join(tmpdir(), "ikprepull-"));
+  await Promise.all([
+    pushImage(reg.host, "library/nginx", "1.25.3", { sizeBytes: 200_000 }),
+    pushImage(reg.host, "library/nginx", "latest", { sizeBytes: 100_000 }),
+    pushImage(reg.host, "library/postgres", "16.4", { sizeBytes: 300_000 }),
+    pushImage(reg.host, "coop/app", "1.0.0", { sizeBytes: 150_000 }).then((p) => (app1 = p)),
+    pushImage(reg.host, "coop/app", "2.0.0", { sizeBytes: 150_000 }),
+    ...[1, 2, 3, 4, 5, 6].map((i) => pushImage(reg.host, `many/img${i}`, "1.0", { sizeBytes: 50_000 })),
+  ]);
+});
+
+afterAll(async () => {
+  await d?.stop();
+  await proxy?.close();
+  await reg?.stop();
+});
+
+beforeEach(() => {
+  proxy.reset();
+});
+
+let n = 0;
+/** A fresh recipe dir, state dir and env: each test sees its own ledger and cache. */
+function recipe(
+  compose: string,
+  envText = "",
+): { args: string[]; env: Record<string, string>; dir: string; state: string } {
+  const dir = path.join(work, `r${++n}`);
+  execFileSync("mkdir", ["-p", dir]);
+  writeFileSync(path.join(dir, "compose.yml"), compose);
+  writeFileSync(path.join(dir, "app.env"), `TYPE=demo${n}\nREG=${proxy.host}\n${envText}`);
+  const state = mkdtempSync(path.join(tmpdir(), "ikstate-"));
+  return {
+    args: ["--recipe", dir, "--env-file", path.join(dir, "app.env")],
+    env: { ...d.env, IMAGEKEEPER_STATE_DIR: state, IMAGEKEEPER_RUN_DIR: state },
+    dir,
+    state,
+  };
+}
+
+const svc = (lines: Record<string, string>) =>
+  `version: "3.8"\nservices:\n${Object.entries(lines)
+    .map(([k, v]) => `  ${k}:\n    image: ${v}\n`)
+    .join("")}`;
+
+function rmi(...refs: string[]) {
+  for (const r of refs) {
+    try {
+      d.docker(["image", "rm", r]);
+    } catch {
+      // not present
+    }
+  }
+}
+
+function report(stdout: string) {
+  return prepullReportSchema.parse(JSON.parse(stdout));
+}
+
+describe("prepull", () => {
+  it("pulls cold, then a warm run contacts no registry for pinned tags but refreshes latest", async () => {
+    rmi("nginx:1.25.3", "nginx:latest", "postgres:16.4", `${proxy.host}/coop/app:1.0.0`);
+    const r = recipe(
+      svc({ web: "nginx:1.25.3", edge: "nginx:latest", db: "postgres:16.4", app: "${REG}/coop/app:1.0.0" }),
+    );
+    const cold = await cli(["prepull", ...r.args, "--json"], r.env);
+    expect(cold.code).toBe(0);
+    const c = report(cold.stdout);
+    expect(c.ok).toBe(true);
+    expect(c.images.map((i) => [i.ref, i.action])).toEqual([
+      [`${proxy.host}/coop/app:1.0.0`, "pulled"],
+      ["nginx:1.25.3", "pulled"],
+      ["nginx:latest", "pulled"],
+      ["postgres:16.4", "pulled"],
+    ]);
+    for (const i of c.images) expect(i.id).toMatch(/^sha256:/);
+
+    const before = proxy.log.length;
+    const warm = await cli(["prepull", ...r.args, "--json"], r.env);
+    expect(warm.code).toBe(0);
+    const w = report(warm.stdout);
+    expect(Object.fromEntries(w.images.map((i) => [i.ref, i.action]))).toEqual({
+      [`${proxy.host}/coop/app:1.0.0`]: "present",
+      "nginx:1.25.3": "present",
+      "nginx:latest": "pulled",
+      "postgres:16.4": "present",
+    });
+    const hits = proxy.log.slice(before).filter((l) => /\/(manifests|blobs)\//.test(l.path));
+    // Only latest was asked about, and no layer was downloaded.
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.every((h) => h.path.includes("/library/nginx/manifests/latest"))).toBe(true);
+    expect(hits.filter((h) => h.path.includes("/blobs/"))).toEqual([]);
+
+    // The ledger recorded what this recipe needed.
+    const ledger = JSON.parse(readFileSync(path.join(r.state, "ledger.json"), "utf8"));
+    expect(Object.keys(ledger.recipes)).toEqual([`demo${n}`]);
+    expect(ledger.images["nginx:1.25.3"].uses).toHaveLength(2);
+  });
+
+  it("fails a bad tag as not-found within seconds, with exit 1 and a hint", async () => {
+    const r = recipe(svc({ app: "${REG}/coop/app:9.9.9" }));
+    const res = await cli(["prepull", ...r.args, "--json"], r.env);
+    expect(res.code).toBe(1);
+    const rep = report(res.stdout);
+    expect(rep.ok).toBe(false);
+    expect(rep.images[0]).toMatchObject({ action: "failed", errorClass: "not-found", attempts: 1 });
+    expect(res.ms).toBeLessThan(10_000);
+    const text = await cli(["prepull", ...r.args], r.env);
+    expect(text.stdout).toMatch(/not-found: .*manifest unknown/);
+    expect(text.stdout).toMatch(/fix: That tag or digest does not exist/);
+  });
+
+  it("exits 2 for an unresolved required variable, naming it and the file, with nothing pulled", async () => {
+    const r = recipe(svc({ app: "${REG}/coop/app:${APP_VERSION:?set APP_VERSION}" }));
+    const before = proxy.log.length;
+    const res = await cli(["prepull", ...r.args], r.env);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/required variable APP_VERSION is missing a value/);
+    expect(res.stderr).toContain("compose.yml");
+    expect(proxy.log.length).toBe(before);
+  });
+
+  it("retries 503 with backoff and succeeds on attempt 3", async () => {
+    rmi(`${proxy.host}/coop/app:2.0.0`);
+    const r = recipe(svc({ app: "${REG}/coop/app:2.0.0" }));
+    writeFileSync(
+      path.join(r.state, "config.json"),
+      JSON.stringify({ prepull: { backoffBase: "100ms", backoffCap: "400ms" } }),
+    );
+    // One pull asks HEAD, then falls back to GET: two failed attempts are four 503s.
+    proxy.rules.push({
+      match: (_m, p) => p.includes("/coop/app/manifests/2.0.0"),
+      action: { kind: "status", status: 503, body: "" },
+      times: 4,
+    });
+    const res = await cli(
+      ["prepull", ...r.args, "--json", "--config", path.join(r.state, "config.json")],
+      r.env,
+    );
+    expect(res.code).toBe(0);
+    expect(report(res.stdout).images[0]).toMatchObject({ action: "pulled", attempts: 3 });
+  });
+
+  it("stops at once on Docker Hub's quota text: rate-limited after one attempt", async () => {
+    // Against a direct reference: through a mirror the daemon falls back to the real Hub (no such
+    // host here) and the mirror's answer never reaches the client.
+    const direct = recipe(svc({ app: "${REG}/coop/app:1.0.0" }));
+    rmi(`${proxy.host}/coop/app:1.0.0`);
+    proxy.rules.push({
+      match: (_m, p) => p.includes("/coop/app/manifests/1.0.0"),
+      action: { kind: "status", status: 429, body: HUB_QUOTA_BODY },
+    });
+    const res2 = await cli(["prepull", ...direct.args, "--json"], direct.env);
+    expect(res2.code).toBe(1);
+    expect(report(res2.stdout).images[0]).toMatchObject({
+      action: "failed",
+      errorClass: "rate-limited",
+      attempts: 1,
+    });
+  });
+
+  it("fails a stalled registry as timeout within the deadline", async () => {
+    rmi(`${proxy.host}/coop/app:2.0.0`);
+    const r = recipe(svc({ app: "${REG}/coop/app:2.0.0" }));
+    proxy.rules.push({
+      match: (_m, p) => p.includes("/coop/app/manifests/2.0.0"),
+      action: { kind: "stall" },
+    });
+    const res = await cli(["prepull", ...r.args, "--json", "--timeout", "4s"], r.env);
+    expect(res.code).toBe(1);
+    expect(report(res.stdout).images[0]).toMatchObject({ action: "failed", errorClass: "timeout" });
+    expect(res.ms).toBeLessThan(15_000);
+  });
+
+  it("honours the concurrency bound", async () => {
+    const refs = [1, 2, 3, 4, 5, 6].map((i) => `\${REG}/many/img${i}:1.0`);
+    rmi(...[1, 2, 3, 4, 5, 6].map((i) => `${proxy.host}/many/img${i}:1.0`));
+    const r = recipe(svc(Object.fromEntries(refs.map((ref, i) => [`s${i}`, ref]))));
+    proxy.rules.push({
+      match: (m, p) => m === "GET" && /\/many\/img\d\/manifests\//.test(p),
+      action: { kind: "delay", ms: 700 },
+    });
+    const before = proxy.log.length;
+    const res = await cli(["prepull", ...r.args, "--json", "--concurrency", "2"], r.env);
+    expect(res.code).toBe(0);
+    const manifestGets = proxy.log
+      .slice(before)
+      .filter((l) => l.method === "GET" && /\/many\/img\d\/manifests\//.test(l.path));
+    expect(manifestGets.length).toBeGreaterThanOrEqual(6);
+    // At most two images are being pulled at once (one pull may fetch several blobs in parallel).
+    const maxParallel = Math.max(
+      ...proxy.log
+        .slice(before)
+        .map((l) => l.reposInFlight.filter((repo) => repo.startsWith("many/")).length),
+    );
+    expect(maxParallel).toBeLessThanOrEqual(2);
+    expect(maxParallel).toBe(2);
+  });
+
+  it("exits 3 when the daemon is unreachable", async () => {
+    const r = recipe(svc({ app: "nginx:1.25.3" }));
+    const res = await cli(["prepull", ...r.args], { ...r.env, DOCKER_HOST: `unix://${work}/nope.sock` });
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/cannot reach the Docker daemon/);
+    expect(res.stderr).toMatch(/fix: Start the Docker daemon/);
+  });
+
+  it("on SIGTERM stops every pull, leaves no docker process, and reports what never ran", async () => {
+    const refs = [1, 2, 3].map((i) => `\${REG}/many/img${i}:1.0`);
+    rmi(...[1, 2, 3].map((i) => `${proxy.host}/many/img${i}:1.0`));
+    const r = recipe(svc(Object.fromEntries(refs.map((ref, i) => [`s${i}`, ref]))));
+    proxy.rules.push({ match: (_m, p) => /\/many\/img\d\/manifests\//.test(p), action: { kind: "stall" } });
+    const child = cliSpawn(["prepull", ...r.args, "--json", "--concurrency", "1"], r.env);
+    let stdout = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    const pid = child.pid!;
+    const descendants = () => {
+      const out = execFileSync("ps", ["-eo", "pid,ppid,pgid,args"]).toString().split("\n").slice(1);
+      const rows = out.map((l) => l.trim().split(/\s+/)).filter((c) => c.length > 3);
+      const kids = new Set<string>([String(pid)]);
+      let grew = true;
+      while (grew) {
+        grew = false;
+        for (const c of rows) if (kids.has(c[1]!) && !kids.has(c[0]!)) kids.add(c[0]!), (grew = true);
+      }
+      kids.delete(String(pid));
+      return rows
+        .filter((c) => kids.has(c[0]!))
+        .map((c) => ({ pid: Number(c[0]), args: c.slice(3).join(" ") }));
+    };
+    let pulls: { pid: number; args: string }[] = [];
+    await waitFor("a docker pull child", async () => {
+      pulls = descendants().filter((p) => / pull /.test(p.args));
+      return pulls.length > 0;
+    });
+    const exited = new Promise<number | null>((res) => child.on("close", (code) => res(code)));
+    child.kill("SIGTERM");
+    const code = await exited;
+    expect(code).toBe(143);
+    for (const p of pulls) expect(existsSync(`/proc/${p.pid}`)).toBe(false);
+    const rep = report(stdout);
+    expect(rep.images.filter((i) => i.action === "not-attempted")).toHaveLength(2);
+    expect(
+      rep.images.filter((i) => i.action === "failed" && /interrupted by SIGTERM/.test(i.error ?? "")),
+    ).toHaveLength(1);
+  });
+
+  it("--dry-run prints the plan and pulls nothing", async () => {
+    rmi(`${proxy.host}/coop/app:2.0.0`);
+    const r = recipe(svc({ app: "${REG}/coop/app:2.0.0", web: "nginx:1.25.3" }));
+    const before = proxy.log.length;
+    const res = await cli(["prepull", ...r.args, "--dry-run"], r.env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^pull {2}127\.0\.0\.1:\d+\/coop\/app:2\.0\.0 .*: missing$/m);
+    expect(res.stdout).toMatch(/^skip {2}nginx:1\.25\.3 .*: pinned tag present$/m);
+    expect(proxy.log.length).toBe(before);
+  });
+
+  it("after a prepull, a stack deploy starts its services without downloading a layer", async () => {
+    rmi(`${proxy.host}/coop/app:1.0.0`);
+    const r = recipe(svc({ app: "${REG}/coop/app:1.0.0" }));
+    const pre = await cli(["prepull", ...r.args], r.env);
+    expect(pre.code).toBe(0);
+    d.docker(["swarm", "init", "--advertise-addr", "127.0.0.1"]);
+    try {
+      const stackFile = path.join(r.dir, "stack.yml");
+      writeFileSync(stackFile, svc({ app: `${proxy.host}/coop/app:1.0.0` }));
+      const before = proxy.log.length;
+      // Async: the deploy resolves the image's digest through the in-process proxy.
+      await d.dockerAsync(["stack", "deploy", "--detach=true", "-c", stackFile, "demo"]);
+      await waitFor(
+        "the service to run",
+        async () => d.docker(["service", "ls", "--format", "{{.Replicas}}"]).includes("1/1"),
+        60_000,
+      );
+      // The deploy's digest resolution may read the image config blob (its platform); no layer.
+      const layers = proxy.log
+        .slice(before)
+        .filter((l) => l.path.includes("/blobs/") && !l.path.endsWith(app1.id));
+      expect(layers).toEqual([]);
+      d.docker(["stack", "rm", "demo"]);
+    } finally {
+      d.docker(["swarm", "leave", "--force"]);
+    }
+  });
+});
