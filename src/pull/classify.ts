@@ -37,7 +37,7 @@ const RULES: Rule[] = [
   {
     cls: "denied",
     retry: "never",
-    re: /pull access denied|requested access to the resource is denied|\bdenied: |insufficient_scope|\b403 Forbidden/i,
+    re: /pull access denied|requested access to the resource is denied|(^|: )denied(:|$)|insufficient_scope|\b403 Forbidden/im,
   },
   {
     cls: "unsupported",
