@@ -12,16 +12,27 @@ Reads the app's .env the way abra does (godotenv: quotes, inline comments, $VAR 
 earlier keys then the process environment, export prefixes, "# length=32" modifiers ignored) and
 prints the resulting variables, KEY=VALUE one per line, sorted. These, and nothing else, are the
 variables the compose files are interpolated with.`,
-  options: { "env-file": { type: "string" }, set: { type: "string", multiple: true }, json: { type: "boolean" } },
+  options: {
+    "env-file": { type: "string" },
+    set: { type: "string", multiple: true },
+    json: { type: "boolean" },
+  },
   async run(ctx, values) {
     const f = parseFlags(
       "env",
-      z.looseObject({ "env-file": z.string({ error: "is required" }).min(1), set: setFlags, json: z.boolean().optional() }),
+      z.looseObject({
+        "env-file": z.string({ error: "is required" }).min(1),
+        set: setFlags,
+        json: z.boolean().optional(),
+      }),
       values,
     );
     const env = loadAppEnv({ envFile: f["env-file"], set: f.set });
     const keys = Object.keys(env.vars).sort();
-    if (f.json) ctx.out(`${JSON.stringify({ file: env.file, vars: Object.fromEntries(keys.map((k) => [k, env.vars[k]])), overridden: env.overridden })}\n`);
+    if (f.json)
+      ctx.out(
+        `${JSON.stringify({ file: env.file, vars: Object.fromEntries(keys.map((k) => [k, env.vars[k]])), overridden: env.overridden })}\n`,
+      );
     else ctx.out(keys.map((k) => `${k}=${env.vars[k]}\n`).join(""));
     return { kind: "ok" };
   },

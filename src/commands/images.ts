@@ -24,7 +24,12 @@ ${selectionHelp}`,
           recipe: res.recipe,
           ref: res.gitRef,
           files: res.files,
-          images: images.map((i) => ({ ref: i.ref, service: i.service, file: i.file, ...(i.alsoUsedBy.length ? { alsoUsedBy: i.alsoUsedBy } : {}) })),
+          images: images.map((i) => ({
+            ref: i.ref,
+            service: i.service,
+            file: i.file,
+            ...(i.alsoUsedBy.length ? { alsoUsedBy: i.alsoUsedBy } : {}),
+          })),
         })}\n`,
       );
     } else {

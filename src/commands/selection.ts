@@ -1,9 +1,10 @@
 // The flags that pick a recipe's image set, shared by `images` and `prepull`.
+
+import path from "node:path";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import { type Resolution, resolveRecipe } from "../recipe/resolve.js";
 import { setFlags } from "./flags.js";
-import path from "node:path";
 
 export const selectionOptions = {
   recipe: { type: "string" },

@@ -27,7 +27,11 @@ export function loadAppEnv(opts: {
   // abra sets STACK_NAME (the domain with dots made underscores) before loading the compose files;
   // recipes use it in config and secret names. Fill it in the same way unless given.
   if (vars.STACK_NAME === undefined && vars.DOMAIN) vars.STACK_NAME = vars.DOMAIN.replaceAll(".", "_");
-  return { vars, file: opts.envFile ? path.resolve(opts.envFile) : undefined, overridden: Object.keys(opts.set).sort() };
+  return {
+    vars,
+    file: opts.envFile ? path.resolve(opts.envFile) : undefined,
+    overridden: Object.keys(opts.set).sort(),
+  };
 }
 
 /** The recipe's name: RECIPE, else TYPE without its ":version", else the directory's name. */

@@ -29,12 +29,16 @@ export function checkComposeFiles(
       });
     }
     if (!exists(f)) {
-      throw new InputError("compose", `the compose file "${f}" (from ${envFile ? "COMPOSE_FILE" : "the default"}) does not exist in ${where}`, {
-        ...(envFile ? { file: envFile } : {}),
-        hint: envFile
-          ? `Fix COMPOSE_FILE in ${envFile} (files separated by ':', relative to the recipe), or check out the recipe version that has it.`
-          : `Pass --env-file with the app's .env (its COMPOSE_FILE lists the files), or add ${DEFAULT_COMPOSE_FILE} to the recipe.`,
-      });
+      throw new InputError(
+        "compose",
+        `the compose file "${f}" (from ${envFile ? "COMPOSE_FILE" : "the default"}) does not exist in ${where}`,
+        {
+          ...(envFile ? { file: envFile } : {}),
+          hint: envFile
+            ? `Fix COMPOSE_FILE in ${envFile} (files separated by ':', relative to the recipe), or check out the recipe version that has it.`
+            : `Pass --env-file with the app's .env (its COMPOSE_FILE lists the files), or add ${DEFAULT_COMPOSE_FILE} to the recipe.`,
+        },
+      );
     }
   }
 }

@@ -15,17 +15,28 @@ export async function verifyRef(recipeDir: string, ref: string, signal?: AbortSi
   const r = await git(recipeDir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], signal);
   if (r.exitCode !== 0) {
     const notRepo = /not a git repository/i.test(r.stderr);
-    throw new InputError("git", notRepo ? `${recipeDir} is not a git repository, so --ref ${ref} cannot be read` : `--ref ${ref} names no commit in ${recipeDir}`, {
-      hint: notRepo
-        ? "Point --recipe at the recipe's git checkout, or drop --ref to read the working tree."
-        : `List the recipe's versions with 'git -C ${recipeDir} tag' (and 'git fetch --tags' if the version is new).`,
-    });
+    throw new InputError(
+      "git",
+      notRepo
+        ? `${recipeDir} is not a git repository, so --ref ${ref} cannot be read`
+        : `--ref ${ref} names no commit in ${recipeDir}`,
+      {
+        hint: notRepo
+          ? "Point --recipe at the recipe's git checkout, or drop --ref to read the working tree."
+          : `List the recipe's versions with 'git -C ${recipeDir} tag' (and 'git fetch --tags' if the version is new).`,
+      },
+    );
   }
   return r.stdout.trim();
 }
 
 /** Does REF have this file (relative to the recipe directory)? */
-export async function existsAtRef(recipeDir: string, ref: string, rel: string, signal?: AbortSignal): Promise<boolean> {
+export async function existsAtRef(
+  recipeDir: string,
+  ref: string,
+  rel: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const r = await git(recipeDir, ["cat-file", "-e", `${ref}:./${rel}`], signal);
   return r.exitCode === 0;
 }

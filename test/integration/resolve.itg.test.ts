@@ -13,7 +13,10 @@ const state = () => ({ IMAGEKEEPER_STATE_DIR: mkdtempSync(path.join(tmpdir(), "i
 
 describe("images", () => {
   it("resolves a multi-file recipe with accumulated COMPOSE_FILE, defaults and another registry", async () => {
-    const r = await cli(["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`], state());
+    const r = await cli(
+      ["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`],
+      state(),
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n")).toEqual([
@@ -26,12 +29,20 @@ describe("images", () => {
   });
 
   it("says which service and file each image came from (--json)", async () => {
-    const r = await cli(["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`, "--json"], state());
+    const r = await cli(
+      ["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`, "--json"],
+      state(),
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.recipe).toBe("multi");
     expect(doc.files).toEqual(["compose.yml", "compose.smtp.yml", "compose.pinned.yml"]);
-    const by = Object.fromEntries(doc.images.map((i: { ref: string; service: string; file: string }) => [i.ref, `${i.service}@${i.file}`]));
+    const by = Object.fromEntries(
+      doc.images.map((i: { ref: string; service: string; file: string }) => [
+        i.ref,
+        `${i.service}@${i.file}`,
+      ]),
+    );
     expect(by).toEqual({
       "mcuadros/ofelia:v0.3.13": "cron@compose.pinned.yml",
       "nginx:1.25.3": "worker@compose.yml",
@@ -43,7 +54,17 @@ describe("images", () => {
 
   it("--set overrides the app env", async () => {
     const r = await cli(
-      ["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`, "--set", "NGINX_VERSION=1.26.0", "--set", "PG_VERSION=16.4"],
+      [
+        "images",
+        "--recipe",
+        `${FIX}/multi`,
+        "--env-file",
+        `${FIX}/multi/app.env`,
+        "--set",
+        "NGINX_VERSION=1.26.0",
+        "--set",
+        "PG_VERSION=16.4",
+      ],
       state(),
     );
     expect(r.code).toBe(0);
@@ -59,7 +80,10 @@ describe("images", () => {
 
   it("exits 2 naming the variable and the file when a required variable is unset", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ikrecipe-"));
-    writeFileSync(path.join(dir, "compose.yml"), 'version: "3.8"\nservices:\n  app:\n    image: nginx:${NGINX_VERSION:?set NGINX_VERSION in .env}\n');
+    writeFileSync(
+      path.join(dir, "compose.yml"),
+      'version: "3.8"\nservices:\n  app:\n    image: nginx:${NGINX_VERSION:?set NGINX_VERSION in .env}\n',
+    );
     writeFileSync(path.join(dir, "app.env"), "DOMAIN=x.example.org\n");
     const r = await cli(["images", "--recipe", dir, "--env-file", path.join(dir, "app.env")], state());
     expect(r.code).toBe(2);
@@ -71,7 +95,10 @@ describe("images", () => {
 
   it("exits 2 for an image that interpolates to a bad reference", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ikrecipe-"));
-    writeFileSync(path.join(dir, "compose.yml"), 'version: "3.8"\nservices:\n  app:\n    image: nginx:${NGINX_VERSION}\n');
+    writeFileSync(
+      path.join(dir, "compose.yml"),
+      'version: "3.8"\nservices:\n  app:\n    image: nginx:${NGINX_VERSION}\n',
+    );
     const r = await cli(["images", "--recipe", dir], state());
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/service "app" in compose.yml resolves to a bad image reference/);
@@ -107,7 +134,10 @@ describe("images", () => {
     const second = await cli(["images", "--recipe", dir, "--log-level", "debug"], st);
     expect(second.stderr).toMatch(/resolution cache hit/);
     expect(second.stdout).toBe(first.stdout);
-    writeFileSync(path.join(dir, "compose.yml"), readFileSync(path.join(dir, "compose.yml"), "utf8").replace("16.4", "16.5"));
+    writeFileSync(
+      path.join(dir, "compose.yml"),
+      readFileSync(path.join(dir, "compose.yml"), "utf8").replace("16.4", "16.5"),
+    );
     const third = await cli(["images", "--recipe", dir, "--log-level", "debug"], st);
     expect(third.stderr).not.toMatch(/resolution cache hit/);
     expect(third.stdout).toBe("nginx:1.25\npostgres:16.5\n");
@@ -116,17 +146,34 @@ describe("images", () => {
 
 describe("images --ref", () => {
   const git = (dir: string, ...args: string[]) =>
-    execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org", ...args]).toString();
+    execFileSync("git", [
+      "-C",
+      dir,
+      "-c",
+      "user.name=t",
+      "-c",
+      "user.email=t@example.org",
+      ...args,
+    ]).toString();
 
   it("resolves each tagged version's images without touching the checkout", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ikgit-"));
     git(dir, "init", "-q");
-    writeFileSync(path.join(dir, "compose.yml"), 'version: "3.8"\nservices:\n  app:\n    image: nginx:1.25.3\n');
+    writeFileSync(
+      path.join(dir, "compose.yml"),
+      'version: "3.8"\nservices:\n  app:\n    image: nginx:1.25.3\n',
+    );
     git(dir, "add", ".");
     git(dir, "commit", "-qm", "v1");
     git(dir, "tag", "1.0.0+1.25.3");
-    writeFileSync(path.join(dir, "compose.yml"), 'version: "3.8"\nservices:\n  app:\n    image: nginx:${NGINX_VERSION:-1.27.1}\n');
-    writeFileSync(path.join(dir, "compose.redis.yml"), 'version: "3.8"\nservices:\n  redis:\n    image: redis:7.2\n');
+    writeFileSync(
+      path.join(dir, "compose.yml"),
+      'version: "3.8"\nservices:\n  app:\n    image: nginx:${NGINX_VERSION:-1.27.1}\n',
+    );
+    writeFileSync(
+      path.join(dir, "compose.redis.yml"),
+      'version: "3.8"\nservices:\n  redis:\n    image: redis:7.2\n',
+    );
     git(dir, "add", ".");
     git(dir, "commit", "-qm", "v2");
     git(dir, "tag", "2.0.0+1.27.1");
@@ -144,7 +191,10 @@ describe("images --ref", () => {
     // The working tree is still the old version, untouched.
     expect(git(dir, "rev-parse", "HEAD")).toBe(headBefore);
     expect(git(dir, "status", "--porcelain")).toBe("");
-    const missing = await cli(["images", "--recipe", dir, "--env-file", env, "--ref", "1.0.0+1.25.3"], state());
+    const missing = await cli(
+      ["images", "--recipe", dir, "--env-file", env, "--ref", "1.0.0+1.25.3"],
+      state(),
+    );
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/compose\.redis\.yml.*does not exist.*at 1\.0\.0\+1\.25\.3/);
     const bad = await cli(["images", "--recipe", dir, "--ref", "9.9.9"], state());

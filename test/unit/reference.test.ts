@@ -11,7 +11,11 @@ describe("parseReference", () => {
     ["docker.io/library/nginx:1.25", "docker.io/library/nginx:1.25", "nginx:1.25"],
     ["index.docker.io/nginx:1.25", "docker.io/library/nginx:1.25", "nginx:1.25"],
     ["traefik/whoami:v1.10", "docker.io/traefik/whoami:v1.10", "traefik/whoami:v1.10"],
-    ["git.coopcloud.example/coop-cloud/backup-bot-two:2.0.0", "git.coopcloud.example/coop-cloud/backup-bot-two:2.0.0", "git.coopcloud.example/coop-cloud/backup-bot-two:2.0.0"],
+    [
+      "git.coopcloud.example/coop-cloud/backup-bot-two:2.0.0",
+      "git.coopcloud.example/coop-cloud/backup-bot-two:2.0.0",
+      "git.coopcloud.example/coop-cloud/backup-bot-two:2.0.0",
+    ],
     ["127.0.0.1:5000/demo/app:1.0", "127.0.0.1:5000/demo/app:1.0", "127.0.0.1:5000/demo/app:1.0"],
     ["localhost/app", "localhost/app:latest", "localhost/app:latest"],
     [`nginx@${D}`, `docker.io/library/nginx@${D}`, `nginx@${D}`],
