@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The demo: a private dockerd and registry (no real registry is reachable), the example recipe,
-# then a cold prepull, a warm one, and a deliberately bad tag.
+# The demo: installs what it needs on a fresh machine, then runs examples/demo.ts on a private
+# dockerd + registry (cold prepull, warm prepull, a bad tag).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-
-exec node examples/demo.mjs "$@"
+exec node scripts/run-ts.mjs examples/demo.ts "$@"

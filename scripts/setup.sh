@@ -6,17 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 need=()
-[ -x /usr/sbin/dockerd ] || need+=(docker.io)
-[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sleep && ldd /bin/busybox 2>&1 | grep -q "not a dynamic" || need+=(busybox-static)
-command -v htpasswd >/dev/null || need+=(apache2-utils)
-command -v nix-instantiate >/dev/null || need+=(nix-bin)
-command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
-command -v ip >/dev/null || need+=(iproute2)
-command -v flock >/dev/null || need+=(util-linux)
-command -v git >/dev/null || need+=(git)
-command -v tar >/dev/null || need+=(tar)
+# busybox-static, not busybox: test images are FROM scratch and need a static binary.
+for pkg in docker.io docker-registry busybox-static apache2-utils nix-bin e2fsprogs iproute2 util-linux git tar; do
+  installed "$pkg" || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -4,8 +4,9 @@
 //   config, reference), nothing done · 3 Docker daemon unreachable · 4 lease wait timed out ·
 //   70 internal error · 130/143 interrupted by SIGINT/SIGTERM · `run` passes its child's status.
 import { parseArgs } from "node:util";
+import type { CommandEntry } from "./commands/index.js";
 import { COMMANDS, VERSION } from "./commands/index.js";
-import type { CommandSpec, Outcome } from "./commands/types.js";
+import type { Outcome } from "./commands/types.js";
 import { loadConfig } from "./config/load.js";
 import {
   DaemonUnavailableError,
@@ -38,12 +39,12 @@ const GLOBAL_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-function findCommand(argv: string[]): { spec: CommandSpec; rest: string[] } | undefined {
+function findCommand(argv: string[]): { entry: CommandEntry; rest: string[] } | undefined {
   const two = argv.slice(0, 2).join(" ");
   const byTwo = COMMANDS.find((c) => c.name === two);
-  if (byTwo) return { spec: byTwo, rest: argv.slice(2) };
+  if (byTwo) return { entry: byTwo, rest: argv.slice(2) };
   const byOne = COMMANDS.find((c) => c.name === argv[0]);
-  return byOne ? { spec: byOne, rest: argv.slice(1) } : undefined;
+  return byOne ? { entry: byOne, rest: argv.slice(1) } : undefined;
 }
 
 interface Io {
@@ -84,7 +85,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       hint,
     });
   }
-  const { spec, rest } = found;
+  const { rest } = found;
+  const spec = await found.entry.load();
   // `run -- CMD…`: everything after `--` belongs to the child, untouched.
   const dd = rest.indexOf("--");
   const own = dd >= 0 ? rest.slice(0, dd) : rest;

@@ -49,8 +49,10 @@ export interface ResolveOptions {
   signal?: AbortSignal;
 }
 
+// The cache holds the final answer (merged, attributed, validated), so a warm run loads neither
+// the YAML parser nor docker.
 const cacheSchema = z.object({
-  services: z.array(z.object({ service: z.string(), image: z.string().nullable() })),
+  services: z.array(z.object({ ref: z.string(), service: z.string(), file: z.string() })),
 });
 
 export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
@@ -84,8 +86,7 @@ export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
     contents = new Map(files.map((f) => [f, readFileSync(path.join(recipeDir, f), "utf8")]));
   }
   try {
-    const merged = await mergedServices(o, workDir, files, contents, env);
-    const services = await attribute(merged, files, contents, env);
+    const services = await resolveServices(o, workDir, files, contents, env);
     return {
       recipe: recipeName(env.vars, recipeDir),
       recipeDir,
@@ -101,13 +102,13 @@ export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
 
 type Merged = { service: string; image: string | null }[];
 
-async function mergedServices(
+async function resolveServices(
   o: ResolveOptions,
   workDir: string,
   files: string[],
   contents: Map<string, string>,
   env: AppEnv,
-): Promise<Merged> {
+): Promise<ServiceImage[]> {
   const dockerPath = which(o.docker);
   let key: string | undefined;
   if (o.cacheDir && dockerPath) {
@@ -157,11 +158,12 @@ async function mergedServices(
   const merged: Merged = Object.entries(parsed.data.services ?? {})
     .map(([service, s]) => ({ service, image: s?.image ?? null }))
     .sort((a, b) => a.service.localeCompare(b.service));
-  if (o.cacheDir && key) writeCache(o.cacheDir, key, merged);
-  return merged;
+  const services = await attribute(merged, files, contents, env);
+  if (o.cacheDir && key) writeCache(o.cacheDir, key, services);
+  return services;
 }
 
-function readCache(dir: string, key: string): Merged | undefined {
+function readCache(dir: string, key: string): ServiceImage[] | undefined {
   try {
     const r = cacheSchema.safeParse(JSON.parse(readFileSync(path.join(dir, `${key}.json`), "utf8")));
     return r.success ? r.data.services : undefined;
@@ -172,10 +174,10 @@ function readCache(dir: string, key: string): Merged | undefined {
 
 const CACHE_ENTRIES = 256;
 
-function writeCache(dir: string, key: string, merged: Merged): void {
+function writeCache(dir: string, key: string, services: ServiceImage[]): void {
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ services: merged }), 0o664);
+    writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ services }), 0o664, { fsync: false });
     const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
     if (names.length > CACHE_ENTRIES) {
       const byAge = names

@@ -292,7 +292,7 @@ describe("prepull", () => {
     const r = recipe(svc({ app: "${REG}/coop/app:1.0.0" }));
     const pre = await cli(["prepull", ...r.args], r.env);
     expect(pre.code).toBe(0);
-    d.docker(["swarm", "init", "--advertise-addr", "127.0.0.1"]);
+    await d.swarmInit();
     try {
       const stackFile = path.join(r.dir, "stack.yml");
       writeFileSync(stackFile, svc({ app: `${proxy.host}/coop/app:1.0.0` }));

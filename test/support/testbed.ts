@@ -145,6 +145,11 @@ export interface Daemon {
    * process's event loop, so never use it for commands that reach an in-process proxy (dockerAsync).
    */
   docker(args: string[], opts?: { input?: string; env?: Record<string, string> }): string;
+  /**
+   * Make this daemon a one-node swarm on free ports: test daemons share the host's network, so the
+   * default 2377 (and VXLAN 4789) would clash between test files running in parallel.
+   */
+  swarmInit(): Promise<void>;
   /** The same, without blocking the event loop. Rejects with docker's stderr on failure. */
   dockerAsync(args: string[], opts?: { env?: Record<string, string> }): Promise<string>;
   stop(): Promise<void>;
@@ -222,6 +227,20 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
         input: o.input,
         stdio: ["pipe", "pipe", "pipe"],
       }).toString();
+    },
+    async swarmInit() {
+      const port = await freePort();
+      const dataPort = await freePort();
+      this.docker([
+        "swarm",
+        "init",
+        "--advertise-addr",
+        `127.0.0.1:${port}`,
+        "--listen-addr",
+        `127.0.0.1:${port}`,
+        "--data-path-port",
+        String(dataPort),
+      ]);
     },
     dockerAsync(args, o = {}) {
       return new Promise((resolve, reject) => {

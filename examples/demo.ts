@@ -1,0 +1,72 @@
+// The demo: a private dockerd and registry on this machine (no real registry is reachable here),
+// the example recipe in examples/, then a cold prepull, a warm one, and a deliberately bad tag.
+// Docker Hub names (nginx, postgres) are served through the daemon's registry mirror.
+//   bash scripts/demo.sh
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pushImage, startDaemon, startRegistry } from "../test/support/testbed.js";
+
+const BIN = path.resolve("dist/imagekeeper.mjs");
+const say = (s: string) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
+
+say("starting a private registry and dockerd (they stop when the demo ends)");
+const reg = await startRegistry();
+const d = await startDaemon({ mirrors: [reg.url] });
+const state = mkdtempSync(path.join(tmpdir(), "ikdemo-"));
+const env = { ...process.env, ...d.env, IMAGEKEEPER_STATE_DIR: state, IMAGEKEEPER_RUN_DIR: state };
+let failed = false;
+
+function ik(title: string, args: string[], expect: number) {
+  say(`${title}\n$ imagekeeper ${args.join(" ")}`);
+  const t = Date.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { env, stdio: "inherit" });
+  console.log(`(exit ${r.status}, ${Date.now() - t} ms)`);
+  if (r.status !== expect) {
+    console.log(`!! expected exit ${expect}`);
+    failed = true;
+  }
+}
+
+try {
+  for (const [name, tag, size] of [
+    ["library/nginx", "1.27.1", 8],
+    ["library/postgres", "16.4", 12],
+    ["coop-cloud/worker", "2.1.0", 4],
+    ["coop-cloud/smtp", "1.4.0", 2],
+  ] as const) {
+    await pushImage(reg.host, name, tag, { sizeBytes: size * 1024 * 1024 });
+  }
+  console.log(
+    `registry ${reg.host} holds nginx:1.27.1, postgres:16.4, coop-cloud/worker:2.1.0, coop-cloud/smtp:1.4.0`,
+  );
+  const sel = [
+    "--recipe",
+    "examples/recipe",
+    "--env-file",
+    "examples/app.env",
+    "--set",
+    `REGISTRY=${reg.host}`,
+  ];
+  ik("the images the deploy will use", ["images", ...sel], 0);
+  ik("cold prepull: everything is pulled", ["prepull", ...sel], 0);
+  ik("warm prepull: pinned tags are present, no registry is asked", ["prepull", ...sel], 0);
+  ik(
+    "a deliberately bad tag fails fast and clearly (exit 1)",
+    ["prepull", ...sel, "--set", "WORKER_VERSION=9.9.9"],
+    1,
+  );
+  const broken = path.join(state, "broken.env");
+  writeFileSync(broken, 'COMPOSE_FILE="compose.yml:compose.mail.yml"\n');
+  ik(
+    "a typo in the app .env is bad input (exit 2): nothing is pulled",
+    ["prepull", "--recipe", "examples/recipe", "--env-file", broken],
+    2,
+  );
+} finally {
+  await d.stop();
+  await reg.stop();
+}
+say(failed ? "demo finished with unexpected results" : "demo finished: all steps behaved as expected");
+process.exitCode = failed ? 1 : 0;
