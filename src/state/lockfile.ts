@@ -18,7 +18,9 @@ function tryBreakStale(lock: string, staleMs: number): void {
     const st = statSync(lock);
     const pid = Number(readFileSync(lock, "utf8").trim());
     const old = Date.now() - st.mtimeMs > staleMs;
-    if (old || !Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) unlinkSync(lock);
+    // An empty pid is a lock being created right now (open, then write): only age makes it stale.
+    const deadOwner = Number.isInteger(pid) && pid > 0 && !pidAlive(pid);
+    if (old || deadOwner) unlinkSync(lock);
   } catch {
     // Gone already, or unreadable for a moment: the next attempt decides.
   }
