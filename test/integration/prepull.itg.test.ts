@@ -252,7 +252,12 @@ describe("prepull", () => {
       let grew = true;
       while (grew) {
         grew = false;
-        for (const c of rows) if (kids.has(c[1]!) && !kids.has(c[0]!)) kids.add(c[0]!), (grew = true);
+        for (const c of rows) {
+          if (kids.has(c[1]!) && !kids.has(c[0]!)) {
+            kids.add(c[0]!);
+            grew = true;
+          }
+        }
       }
       kids.delete(String(pid));
       return rows
