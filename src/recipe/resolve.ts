@@ -7,7 +7,7 @@
 // by a hash of both (and of the docker client binary): a warm prepull spawns nothing.
 
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { dockerArgs } from "../docker/cli.js";
@@ -16,6 +16,7 @@ import { run } from "../exec.js";
 import { logger } from "../log.js";
 import { parseReference } from "../pull/reference.js";
 import { writeFileAtomic } from "../state/atomic.js";
+import { ensureSharedDir } from "../state/dirs.js";
 import { which } from "../util/which.js";
 import { type AppEnv, loadAppEnv, recipeName } from "./appEnv.js";
 import { checkComposeFiles, composeFileList } from "./composeFiles.js";
@@ -176,7 +177,7 @@ const CACHE_ENTRIES = 256;
 
 function writeCache(dir: string, key: string, services: ServiceImage[]): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    ensureSharedDir(dir);
     writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ services }), 0o664, { fsync: false });
     const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
     if (names.length > CACHE_ENTRIES) {

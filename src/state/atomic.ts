@@ -1,7 +1,7 @@
 // Atomic file replacement: write a temp file in the same directory, fsync, rename over the target.
 // A reader sees the old file or the new one, never half of one; a crash leaves at worst a stray
 // temp file. Used for the ledger, the metrics textfile and Docker client configs.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -18,6 +18,9 @@ export function writeFileAtomic(
   // The mode is set at creation, so a secret is never readable by others, even for a moment.
   const fd = openSync(tmp, "wx", mode);
   try {
+    // Exactly `mode`, whatever the umask: files in the shared state dir must stay group-writable
+    // for the other users of the group (the runner and the prune service).
+    fchmodSync(fd, mode);
     writeSync(fd, data);
     if (opts.fsync !== false) fsyncSync(fd);
   } catch (e) {

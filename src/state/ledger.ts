@@ -3,10 +3,11 @@
 // image before but not in its latest prepull). One JSON document, changed under a short lock and
 // replaced atomically, so concurrent prepulls are safe. A damaged file never blocks a prepull: it is
 // set aside (ledger.json.damaged-TIME), reported, and a fresh ledger is started.
-import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "./atomic.js";
+import { ensureSharedDir } from "./dirs.js";
 import { withFileLock } from "./lockfile.js";
 
 /** Use times kept per image: enough to estimate its usual gap. */
@@ -116,7 +117,7 @@ export interface UpdateResult {
 
 /** Read-modify-write under the ledger lock. A damaged file is set aside and rebuilt. */
 export async function updateLedger(stateDir: string, change: (l: Ledger) => Ledger): Promise<UpdateResult> {
-  mkdirSync(stateDir, { recursive: true });
+  ensureSharedDir(stateDir);
   return withFileLock(path.join(stateDir, "ledger.lock"), () => {
     const read = readLedger(stateDir);
     if (read.problem) {

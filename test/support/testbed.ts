@@ -214,7 +214,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     DOCKER_CONFIG: path.join(home, ".docker"),
     HOME: home,
   };
-  return {
+  const daemon: Daemon = {
     socket,
     env,
     pid: child.pid!,
@@ -231,7 +231,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     async swarmInit() {
       const port = await freePort();
       const dataPort = await freePort();
-      this.docker([
+      daemon.docker([
         "swarm",
         "init",
         "--advertise-addr",
@@ -261,6 +261,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return daemon;
 }
 
 // ---------------------------------------------------------------------------------------------
