@@ -1,24 +1,37 @@
 // A registry with token auth, the flow Docker Hub uses: the real distribution registry, configured
-// with `auth.token`, in front of a small token service written here. The service checks basic
-// credentials and issues JWTs signed by a throw-away self-signed certificate, carried in the `x5c`
-// header, that the registry trusts through `rootcertbundle`.
-// Spec: https://distribution.github.io/distribution/spec/auth/jwt/ ; config: registry docs,
-// "auth: token". Stopped by PID, like everything in testbed.ts.
+// with `auth.token`, in front of a small token service (token-server.mjs, its own process). The
+// service checks basic credentials and issues JWTs signed by a throw-away self-signed certificate
+// that the registry trusts through `rootcertbundle`. Stopped by PID, like everything in testbed.ts.
+// Registry config: https://distribution.github.io/distribution/about/configuration/#token
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createPrivateKey, createSign, randomBytes, X509Certificate } from "node:crypto";
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { freePort, REGISTRY, tempDir, waitFor } from "./testbed.js";
+
+export interface TokenRequest {
+  account: string | null;
+  scope: string | null;
+  withCredentials: boolean;
+}
 
 export interface TokenRegistry {
   host: string;
-  /** Token requests seen, without their credentials: what the client asked for. */
-  tokenRequests: { account: string | null; scope: string | null; withCredentials: boolean }[];
+  /** Token requests seen so far, without their credentials: what the client asked for. */
+  tokenRequests(): TokenRequest[];
   stop(): Promise<void>;
 }
 
-const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
+const SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), "token-server.mjs");
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(t);
+}
 
 export async function startTokenRegistry(user: string, password: string): Promise<TokenRegistry> {
   const dir = tempDir("iktok");
@@ -26,69 +39,25 @@ export async function startTokenRegistry(user: string, password: string): Promis
   const cert = path.join(dir, "cert.pem");
   execFileSync(
     "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert].concat([
       "-subj",
       "/CN=imagekeeper-test-token",
       "-days",
       "2",
-    ],
+    ]),
     { stdio: "ignore" },
   );
-  const signingKey = createPrivateKey(readFileSync(key));
-  const x5c = [new X509Certificate(readFileSync(cert)).raw.toString("base64")];
   const service = "imagekeeper-test-registry";
   const issuer = "imagekeeper-test-issuer";
-  const expected = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
-  const tokenRequests: TokenRegistry["tokenRequests"] = [];
-
-  const server = http.createServer((req, res) => {
-    const u = new URL(req.url ?? "/", "http://x");
-    const auth = req.headers.authorization;
-    tokenRequests.push({
-      account: u.searchParams.get("account"),
-      scope: u.searchParams.get("scope"),
-      withCredentials: auth !== undefined,
-    });
-    if (u.pathname !== "/token" || auth !== expected) {
-      res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ details: "incorrect username or password" }));
-      return;
-    }
-    // scope=repository:NAME:pull,push (possibly repeated): grant what was asked.
-    const access = u.searchParams.getAll("scope").flatMap((s) => {
-      const m = /^repository:([^:]+):(.+)$/.exec(s);
-      return m ? [{ type: "repository", name: m[1], actions: m[2]!.split(",") }] : [];
-    });
-    const now = Math.floor(Date.now() / 1000);
-    const header = b64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5c }));
-    const claims = b64url(
-      JSON.stringify({
-        iss: issuer,
-        sub: user,
-        aud: service,
-        exp: now + 300,
-        nbf: now - 10,
-        iat: now,
-        jti: randomBytes(8).toString("hex"),
-        access,
-      }),
-    );
-    const signature = createSign("RSA-SHA256").update(`${header}.${claims}`).sign(signingKey);
-    const token = `${header}.${claims}.${b64url(signature)}`;
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ token, access_token: token, expires_in: 300 }));
-  });
   const tokenPort = await freePort();
-  await new Promise<void>((r) => server.listen(tokenPort, "127.0.0.1", r));
+  const requestLog = path.join(dir, "token-requests.jsonl");
+  const serverConfig = path.join(dir, "token-server.json");
+  writeFileSync(
+    serverConfig,
+    JSON.stringify({ key, cert, user, password, service, issuer, port: tokenPort, log: requestLog }),
+    { mode: 0o600 },
+  );
+  const tokenServer = spawn(process.execPath, [SERVER, serverConfig], { stdio: "inherit" });
 
   const port = await freePort();
   const storage = path.join(dir, "storage");
@@ -113,23 +82,26 @@ auth:
 `,
   );
   const log = createWriteStream(path.join(dir, "registry.log"));
-  const child: ChildProcess = spawn(REGISTRY, ["serve", config], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  await waitFor("the token-auth registry", async () => {
-    const r = await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined);
-    return r?.status === 401;
+  const registry = spawn(REGISTRY, ["serve", config], { stdio: ["ignore", "pipe", "pipe"] });
+  registry.stdout?.pipe(log);
+  registry.stderr?.pipe(log);
+  await waitFor("the token-auth registry and its token service", async () => {
+    const r = await fetch(`http://127.0.0.1:${port}/v2/`);
+    const t = await fetch(`http://127.0.0.1:${tokenPort}/token`);
+    return r.status === 401 && t.status === 401;
   });
   return {
     host: `127.0.0.1:${port}`,
-    tokenRequests,
+    tokenRequests: () =>
+      existsSync(requestLog)
+        ? readFileSync(requestLog, "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l) as TokenRequest)
+        : [],
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((r) => child.once("exit", () => r()));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      await new Promise<void>((r) => server.close(() => r()));
+      await stop(registry);
+      await stop(tokenServer);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,43 @@
+# The few parts of pkgs that nix/module.nix uses, faked for evaluation with lib alone. Derivations
+# become plain attribute sets with an outPath (string interpolation works as with the real thing)
+# that also keep what would be built, so a test can read the rendered config and build script.
+{ lib }:
+
+let
+  fakeStorePath = name: "${builtins.storeDir}/00000000000000000000000000000000-${name}";
+  derivation' = name: attrs: attrs // {
+    inherit name;
+    type = "derivation";
+    outPath = fakeStorePath name;
+  };
+in
+rec {
+  imagekeeper = derivation' "imagekeeper-0.1.0" { meta.mainProgram = "imagekeeper"; };
+
+  runCommand = name: env: script: derivation' name { inherit env script; };
+
+  # As pkgs/pkgs-lib/formats.nix declares the JSON value type.
+  formats.json =
+    { }:
+    {
+      type =
+        let
+          valueType =
+            with lib.types;
+            nullOr (oneOf [
+              bool
+              int
+              float
+              str
+              path
+              (attrsOf valueType)
+              (listOf valueType)
+            ])
+            // {
+              description = "JSON value";
+            };
+        in
+        valueType;
+      generate = name: value: runCommand name { value = builtins.toJSON value; } "";
+    };
+}
