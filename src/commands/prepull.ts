@@ -151,6 +151,12 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
       }
     }
 
+    if (ctx.config.metrics.textfile) {
+      // Loaded only when configured; it logs and swallows its own failures.
+      const { recordPrepullMetrics } = await import("../metrics/textfile.js");
+      await recordPrepullMetrics(ctx.config, report);
+    }
+
     if (f.json) ctx.out(`${JSON.stringify(report)}\n`);
     else if (tty) ctx.out(`${summary(report)}\n`);
     else {

@@ -9,12 +9,24 @@ export const dockerArgs = {
   /** Untagged-and-unused removal only: never --force (docker refuses images that containers use). */
   imageRm: (refsOrIds: string[]): string[] => ["image", "rm", ...refsOrIds],
   /**
-   * Dangling images older than `untilHours`: `docker image prune` without --all. It asks for
-   * confirmation: the runner answers "y" on stdin (CONFIRM) rather than passing -f, so no forced
-   * flag appears in any removal we run.
+   * Dangling images created more than `olderThanMs` ago: `docker image prune` without --all. It asks
+   * for confirmation: the runner answers "y" on stdin (CONFIRM) rather than passing -f, so no forced
+   * flag appears in any removal we run. `until=` takes a Go duration; whole seconds, rounded up, so
+   * a sub-hour minAge ("90s" in tests) is not rounded away.
    */
-  danglingPrune: (untilHours: number): string[] => ["image", "prune", "--filter", `until=${untilHours}h`],
-  builderPrune: (untilHours: number): string[] => ["builder", "prune", "--filter", `until=${untilHours}h`],
+  danglingPrune: (olderThanMs: number): string[] => [
+    "image",
+    "prune",
+    "--filter",
+    `until=${goSeconds(olderThanMs)}`,
+  ],
+  /** Build cache unused for more than `olderThanMs`; without --all only dangling cache goes. */
+  builderPrune: (olderThanMs: number): string[] => [
+    "builder",
+    "prune",
+    "--filter",
+    `until=${goSeconds(olderThanMs)}`,
+  ],
   stackConfig: (files: string[]): string[] => [
     "stack",
     "config",
@@ -28,6 +40,11 @@ export const dockerArgs = {
     registry,
   ],
 } as const;
+
+/** A duration as Go's time.ParseDuration reads it, in whole seconds. */
+function goSeconds(ms: number): string {
+  return `${Math.max(0, Math.ceil(ms / 1000))}s`;
+}
 
 /** stdin for the prune commands' "Are you sure? [y/N]". */
 export const CONFIRM = "y\n";

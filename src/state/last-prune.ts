@@ -2,11 +2,12 @@
 // prunes in a row were deferred by run leases (a CI host that is never idle never prunes: status
 // should say so). One small JSON document in the state dir, replaced atomically; a damaged file is
 // reported and replaced by the next prune, never fatal.
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { OUTCOMES } from "../prune/plan.js";
 import { writeFileAtomic } from "./atomic.js";
+import { ensureSharedDir } from "./dirs.js";
 import { withFileLock } from "./lockfile.js";
 
 const usage = z.object({ usedPercent: z.number(), freeBytes: z.number() });
@@ -78,7 +79,7 @@ export function applyPruneRecord(s: PruneState, rec: PruneRecord): PruneState {
 }
 
 export async function recordPrune(stateDir: string, rec: PruneRecord): Promise<{ problem?: string }> {
-  mkdirSync(stateDir, { recursive: true });
+  ensureSharedDir(stateDir);
   return withFileLock(path.join(stateDir, "last-prune.lock"), () => {
     const read = readPruneState(stateDir);
     writeFileAtomic(

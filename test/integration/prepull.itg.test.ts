@@ -228,6 +228,18 @@ describe("prepull", () => {
     expect(maxParallel).toBe(2);
   });
 
+  it("writes prepull actions and error classes to the metrics textfile", async () => {
+    const r = recipe(svc({ web: "nginx:1.25.3", bad: "${REG}/coop/app:9.9.9" }));
+    const textfile = path.join(r.state, "metrics", "imagekeeper.prom");
+    writeFileSync(path.join(r.state, "config.json"), JSON.stringify({ metrics: { textfile } }));
+    const res = await cli(["prepull", ...r.args, "--config", path.join(r.state, "config.json")], r.env);
+    expect(res.code).toBe(1);
+    const prom = readFileSync(textfile, "utf8");
+    expect(prom).toMatch(/^imagekeeper_prepull_images_total\{action="failed"\} 1$/m);
+    expect(prom).toMatch(/^imagekeeper_prepull_errors_total\{class="not-found"\} 1$/m);
+    expect(prom).toMatch(/^imagekeeper_prepull_runs_total\{result="failed"\} 1$/m);
+  });
+
   it("exits 3 when the daemon is unreachable", async () => {
     const r = recipe(svc({ app: "nginx:1.25.3" }));
     const res = await cli(["prepull", ...r.args], { ...r.env, DOCKER_HOST: `unix://${work}/nope.sock` });

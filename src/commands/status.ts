@@ -1,0 +1,165 @@
+// `imagekeeper status [--json]`: disk usage against the watermarks, live run leases, the last prune
+// (outcome, bytes freed as measured), the ledger's size and the next prune window. Reads only.
+import { z } from "zod";
+import { dockerEndpoint, Engine } from "../docker/engine.js";
+import { listLeases } from "../lease/lease.js";
+import { measureDisk, roundPercent } from "../prune/measure.js";
+import { windowState } from "../prune/window.js";
+import { pruneRecordSchema, readPruneState } from "../state/last-prune.js";
+import { readLedger } from "../state/ledger.js";
+import { formatBytes, formatDuration } from "../util/duration.js";
+import { parseFlags } from "./flags.js";
+import type { CommandSpec } from "./types.js";
+
+const HELP = `Usage: imagekeeper status [--json]
+
+Shows the filesystem holding Docker's root dir against the prune watermarks, live run leases
+(id, pid, command, since), the last prune's outcome and the bytes it freed (measured), the
+prepull ledger's size and the next opening of prune.window. Changes nothing.
+Exit 0, 2 bad config, 3 Docker daemon unreachable.`;
+
+export const statusSchema = z.strictObject({
+  disk: z.strictObject({
+    path: z.string(),
+    usedPercent: z.number(),
+    freeBytes: z.number(),
+    totalBytes: z.number(),
+    watermarks: z.strictObject({ low: z.number(), high: z.number(), critical: z.number() }),
+    /** Where usage stands: below-low, between (low and high), above-high, critical. */
+    level: z.enum(["below-low", "between", "above-high", "critical"]),
+  }),
+  leases: z.array(
+    z.strictObject({
+      id: z.string(),
+      pid: z.number(),
+      command: z.string(),
+      since: z.string(),
+      kind: z.enum(["run", "acquired"]),
+      expiresAt: z.string().optional(),
+    }),
+  ),
+  lastPrune: pruneRecordSchema.nullable(),
+  lastCompletedPrune: pruneRecordSchema.nullable(),
+  consecutiveDeferrals: z.number(),
+  ledger: z.strictObject({ images: z.number(), recipes: z.number(), firstSeen: z.number() }),
+  window: z.strictObject({
+    cron: z.string().nullable(),
+    durationMs: z.number(),
+    open: z.boolean(),
+    closesAt: z.string().nullable(),
+    nextOpen: z.string().nullable(),
+  }),
+  /** Damaged state files and similar: each names the file. */
+  problems: z.array(z.string()),
+});
+export type Status = z.output<typeof statusSchema>;
+
+export const statusCommand: CommandSpec = {
+  name: "status",
+  summary: "disk usage, live leases, last prune, ledger size",
+  help: HELP,
+  options: { json: { type: "boolean" } },
+  async run(ctx, values) {
+    const f = parseFlags("status", z.looseObject({ json: z.boolean().optional() }), values);
+    const { config } = ctx;
+    const p = config.prune;
+    const engine = new Engine(dockerEndpoint(ctx.env));
+    const root = (await engine.info()).DockerRootDir;
+    const disk = await measureDisk(root);
+    const now = new Date();
+    const [leases, window] = await Promise.all([
+      listLeases(config.runDir),
+      windowState(p.window, p.windowDuration, now),
+    ]);
+    const ledger = readLedger(config.stateDir);
+    const pruneState = readPruneState(config.stateDir);
+    const level =
+      disk.usedPercent >= p.criticalWatermarkPercent
+        ? "critical"
+        : disk.usedPercent >= p.highWatermarkPercent
+          ? "above-high"
+          : disk.usedPercent >= p.lowWatermarkPercent
+            ? "between"
+            : "below-low";
+    const status = statusSchema.parse({
+      disk: {
+        path: root,
+        usedPercent: roundPercent(disk.usedPercent),
+        freeBytes: disk.freeBytes,
+        totalBytes: disk.totalBytes,
+        watermarks: {
+          low: p.lowWatermarkPercent,
+          high: p.highWatermarkPercent,
+          critical: p.criticalWatermarkPercent,
+        },
+        level,
+      },
+      leases,
+      lastPrune: pruneState.state.last,
+      lastCompletedPrune: pruneState.state.lastCompleted,
+      consecutiveDeferrals: pruneState.state.consecutiveDeferrals,
+      ledger: {
+        images: Object.keys(ledger.ledger.images).length,
+        recipes: Object.keys(ledger.ledger.recipes).length,
+        firstSeen: Object.keys(ledger.ledger.firstSeen).length,
+      },
+      window: {
+        cron: p.window,
+        durationMs: p.windowDuration,
+        open: window.open,
+        closesAt: window.closesAt,
+        nextOpen: window.nextOpen,
+      },
+      problems: [ledger.problem, pruneState.problem].filter((x): x is string => x !== undefined),
+    });
+    ctx.out(f.json ? `${JSON.stringify(status)}\n` : renderStatus(status, now));
+    return { kind: "ok" };
+  },
+};
+
+const LEVEL_TEXT: Record<Status["disk"]["level"], string> = {
+  "below-low": "below the low watermark",
+  between: "between the low and high watermarks: no prune needed",
+  "above-high": "above the high watermark: the next prune (in its window) removes images",
+  critical: "at or above the critical watermark: the next prune runs even outside its window",
+};
+
+export function renderStatus(s: Status, now: Date): string {
+  const ago = (iso: string) => `${formatDuration(Math.max(0, now.getTime() - Date.parse(iso)))} ago`;
+  const d = s.disk;
+  const lines = [
+    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${d.watermarks.low}%, high ${d.watermarks.high}%, critical ${d.watermarks.critical}%`,
+    `         ${LEVEL_TEXT[d.level]}`,
+  ];
+  if (!s.leases.length) lines.push("leases   none");
+  else {
+    lines.push(`leases   ${s.leases.length} live (a prune now would be deferred)`);
+    for (const l of s.leases)
+      lines.push(
+        `         ${l.id}  pid ${l.pid}  since ${l.since} (${ago(l.since)})  ${l.kind}${l.expiresAt ? ` until ${l.expiresAt}` : ""}  ${l.command}`,
+      );
+  }
+  const last = s.lastPrune;
+  if (!last) lines.push("prune    never ran (no record in the state dir)");
+  else {
+    lines.push(`prune    last: ${last.outcome} ${ago(last.at)} (${last.at}): ${last.reason}`);
+    const c = s.lastCompletedPrune;
+    if (c)
+      lines.push(
+        `         last removal run: ${c.outcome} ${ago(c.at)}, freed ${formatBytes(c.bytesFreed)} (measured), ${c.imagesRemoved} image(s) removed`,
+      );
+    if (s.consecutiveDeferrals > 1)
+      lines.push(`         deferred ${s.consecutiveDeferrals} times in a row by run leases`);
+  }
+  lines.push(
+    `ledger   ${s.ledger.images} image reference(s) from ${s.ledger.recipes} recipe(s); ${s.ledger.firstSeen} image(s) seen`,
+  );
+  const w = s.window;
+  lines.push(
+    w.cron === null
+      ? "window   none configured: routine prunes may run at any time"
+      : `window   "${w.cron}" for ${formatDuration(w.durationMs)}: ${w.open ? `open until ${w.closesAt}` : "closed"}${w.nextOpen ? `; next opens ${w.nextOpen}` : ""}`,
+  );
+  for (const p of s.problems) lines.push(`problem  ${p}`);
+  return `${lines.join("\n")}\n`;
+}

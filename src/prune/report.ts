@@ -1,0 +1,180 @@
+// What `imagekeeper prune` prints. `--json`: one document whose zod schema below is the contract
+// (docs/prune.md documents it); otherwise a short summary, and with `--dry-run` the whole plan, one
+// line per image: order, kept or removable, size, last use, name and reason.
+import { z } from "zod";
+import { formatBytes, formatDuration } from "../util/duration.js";
+import type { ExecutionResult } from "./execute.js";
+import { type DiskUsage, roundPercent } from "./measure.js";
+import {
+  describeBlocked,
+  OUTCOMES,
+  type PlannedImage,
+  type PruneOutcome,
+  type PrunePlan,
+  reasonText,
+} from "./plan.js";
+
+const usageSchema = z.strictObject({ usedPercent: z.number(), freeBytes: z.number().int() });
+const entrySchema = z.strictObject({ ref: z.string(), id: z.string(), reason: z.string() });
+
+export const pruneResultSchema = z.strictObject({
+  outcome: z.enum(OUTCOMES),
+  before: usageSchema,
+  after: usageSchema,
+  removed: z.array(entrySchema),
+  kept: z.array(entrySchema),
+});
+export type PruneResult = z.output<typeof pruneResultSchema>;
+type Entry = z.output<typeof entrySchema>;
+
+export const usageOf = (d: DiskUsage) => ({
+  usedPercent: roundPercent(d.usedPercent),
+  freeBytes: d.freeBytes,
+});
+
+const entry = (p: PlannedImage, reason = reasonText(p)): Entry => ({ ref: p.ref, id: p.id, reason });
+
+/** A removable image the prune did not need to remove. */
+const notNeeded = (p: PlannedImage, why: string): Entry =>
+  entry(p, `not-needed (#${p.order}, ${p.code}): ${why}; ${p.reason}`);
+
+/** The --json document of a real prune. Kept lists every image looked at that is still there. */
+export function resultOf(
+  outcome: PruneOutcome,
+  before: DiskUsage,
+  after: DiskUsage,
+  plan: PrunePlan | null,
+  exec: ExecutionResult | null,
+): PruneResult {
+  const kept: Entry[] = plan ? plan.kept.map((p) => entry(p)) : [];
+  if (plan && exec) {
+    for (const s of exec.skipped)
+      kept.push(entry(s.image, `skipped (#${s.image.order}, ${s.image.code}): ${s.why}`));
+    for (const p of exec.notNeeded)
+      kept.push(notNeeded(p, "usage was below the low watermark before its turn"));
+  } else if (plan) {
+    for (const p of plan.removable) kept.push(notNeeded(p, `nothing removed: ${plan.gate.reason}`));
+  }
+  return pruneResultSchema.parse({
+    outcome,
+    before: usageOf(before),
+    after: usageOf(after),
+    removed: exec ? exec.removed.map((r) => entry(r.image)) : [],
+    kept,
+  });
+}
+
+/** Usage after removing `bytes`, by image sizes (what --dry-run can predict). */
+export function predictedAfter(d: DiskUsage, bytes: number): DiskUsage {
+  const usedBytes = Math.max(0, d.usedBytes - bytes);
+  const capacity = d.usedBytes + d.freeBytes;
+  return {
+    ...d,
+    usedBytes,
+    freeBytes: d.freeBytes + (d.usedBytes - usedBytes),
+    usedPercent: capacity > 0 ? (usedBytes / capacity) * 100 : 0,
+  };
+}
+
+/** The --json document of a dry run: removed and after are what a prune now is expected to do. */
+export function dryRunResultOf(plan: PrunePlan): PruneResult {
+  const expected = plan.removable.slice(0, plan.expectedRemovals);
+  const rest = plan.removable.slice(plan.expectedRemovals);
+  const after = predictedAfter(
+    plan.before,
+    expected.reduce((n, p) => n + p.sizeBytes, 0),
+  );
+  const why = plan.gate.proceed
+    ? "expected below the low watermark before its turn"
+    : `nothing removed: ${plan.gate.reason}`;
+  return pruneResultSchema.parse({
+    outcome: plan.outcome,
+    before: usageOf(plan.before),
+    after: usageOf(after),
+    removed: expected.map((p) => entry(p)),
+    kept: [...plan.kept.map((p) => entry(p)), ...rest.map((p) => notNeeded(p, why))],
+  });
+}
+
+function diskLine(d: DiskUsage, w: { low: number; high: number; critical: number }): string {
+  return `${d.path}: ${roundPercent(d.usedPercent)}% used, ${formatBytes(d.freeBytes)} free (watermarks: low ${w.low}%, high ${w.high}%, critical ${w.critical}%)`;
+}
+
+export interface Watermarks {
+  low: number;
+  high: number;
+  critical: number;
+}
+
+/** The whole plan, for --dry-run. */
+export function renderPlan(plan: PrunePlan, w: Watermarks, now: Date): string {
+  const lines: string[] = [];
+  lines.push(`imagekeeper prune --dry-run: expected outcome ${plan.outcome} (nothing was changed)`);
+  lines.push(`  disk   ${diskLine(plan.before, w)}`);
+  lines.push(`  gate   ${plan.gate.reason}`);
+  if (plan.gate.proceed) {
+    lines.push(`  target free ${formatBytes(plan.targetBytes)} to get below ${w.low}%`);
+    lines.push(`  dangling step: ${plan.dangling.method} (${plan.dangling.why})`);
+    lines.push(
+      `  expected removals: ${plan.expectedRemovals} of ${plan.removable.length} removable image(s)`,
+    );
+  }
+  lines.push("");
+  const rows: string[][] = [["ORDER", "ACTION", "SIZE", "LAST USE", "IMAGE", "REASON"]];
+  const lastUse = (p: PlannedImage) =>
+    `${p.lastUse.slice(0, 16).replace("T", " ")} (${formatDuration(Math.max(0, now.getTime() - Date.parse(p.lastUse)))} ago, ${p.lastUseSource})`;
+  plan.removable.forEach((p, i) => {
+    rows.push([
+      String(p.order),
+      i < plan.expectedRemovals ? "remove" : "removable",
+      formatBytes(p.sizeBytes),
+      lastUse(p),
+      p.names.join(", "),
+      `${p.code}: ${p.reason}`,
+    ]);
+  });
+  for (const p of plan.kept)
+    rows.push([
+      "-",
+      "keep",
+      formatBytes(p.sizeBytes),
+      lastUse(p),
+      p.names.join(", "),
+      `${p.code}: ${p.reason}`,
+    ]);
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows)
+    lines.push(
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+        .join("  ")
+        .trimEnd(),
+    );
+  if (plan.outcome === "insufficient") lines.push("", `blocked: ${describeBlocked(plan.kept)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The summary of a real prune. */
+export function renderResult(
+  r: PruneResult,
+  reason: string,
+  before: DiskUsage,
+  after: DiskUsage,
+  w: Watermarks,
+  plan: PrunePlan | null,
+): string {
+  const lines: string[] = [];
+  lines.push(`imagekeeper prune: ${r.outcome}: ${reason}`);
+  lines.push(`  before ${diskLine(before, w)}`);
+  if (r.outcome === "pruned" || r.outcome === "insufficient") {
+    lines.push(`  after  ${diskLine(after, w)}`);
+    lines.push(
+      `  freed  ${formatBytes(after.freeBytes - before.freeBytes)} (measured), ${r.removed.length} image(s) removed`,
+    );
+    for (const x of r.removed) lines.push(`  removed ${x.ref} ${x.id.slice(7, 19)}: ${x.reason}`);
+    for (const x of r.kept.filter((k) => k.reason.startsWith("skipped")))
+      lines.push(`  skipped ${x.ref} ${x.id.slice(7, 19)}: ${x.reason}`);
+  }
+  if (r.outcome === "insufficient" && plan) lines.push(`  blocked: ${describeBlocked(plan.kept)}`);
+  return `${lines.join("\n")}\n`;
+}

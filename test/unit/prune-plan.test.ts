@@ -1,0 +1,480 @@
+import { describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.js";
+import type { LeaseInfo } from "../../src/lease/lease.js";
+import type { DiskUsage } from "../../src/prune/measure.js";
+import {
+  type ContainerFact,
+  decideGate,
+  describeBlocked,
+  type ImageFact,
+  lastUseOf,
+  ledgerViews,
+  type PruneFacts,
+  parseLastTagTime,
+  planPrune,
+  reasonText,
+  type ServiceFact,
+} from "../../src/prune/plan.js";
+import { ALWAYS_OPEN, type WindowState } from "../../src/prune/window.js";
+import { applyPrepull, emptyLedger, type Ledger } from "../../src/state/ledger.js";
+
+const H = 3_600_000;
+const D = 24 * H;
+const NOW = new Date("2025-03-01T12:00:00Z");
+const T = (ms: number) => new Date(NOW.getTime() + ms);
+const REG = "127.0.0.1:5000";
+const dg = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
+
+const cfg = (prune: Record<string, unknown> = {}) => configSchema.parse({ prune }).prune;
+
+const disk = (usedPercent: number, capacity = 1000 * 1024 * 1024): DiskUsage => {
+  const usedBytes = Math.round((capacity * usedPercent) / 100);
+  return {
+    path: "/var/lib/docker",
+    totalBytes: capacity,
+    usedBytes,
+    freeBytes: capacity - usedBytes,
+    usedPercent,
+  };
+};
+
+let n = 0;
+function image(name: string | null, o: Partial<ImageFact> & { digest?: string } = {}): ImageFact {
+  n++;
+  const id = o.id ?? dg(n.toString(16));
+  const { digest, ...rest } = o;
+  const repoTags = name ? [name] : [];
+  return {
+    id,
+    repoTags,
+    repoDigests: digest ? [digest] : [],
+    sizeBytes: 100 * 1024 * 1024,
+    createdMs: Date.parse("2024-01-01T00:00:00Z"),
+    lastTagTimeMs: null,
+    ...rest,
+  };
+}
+
+/** A ledger in which every image in `ids` was first seen `ago` before NOW (long enough to be old). */
+function seen(images: ImageFact[], ago = 30 * D, base: Ledger = emptyLedger()): Ledger {
+  const l = structuredClone(base);
+  for (const i of images) l.firstSeen[i.id] ??= T(-ago).toISOString();
+  return l;
+}
+
+function facts(o: Partial<PruneFacts> & { images: ImageFact[] }): PruneFacts {
+  return {
+    now: NOW,
+    disk: disk(90),
+    containers: [],
+    services: [],
+    ledger: seen(o.images),
+    window: ALWAYS_OPEN,
+    leases: [],
+    ...o,
+  };
+}
+
+const byRef = (plan: ReturnType<typeof planPrune>, ref: string) =>
+  [...plan.removable, ...plan.kept].find((p) => p.names.includes(ref))!;
+
+const lease: LeaseInfo = {
+  id: "r1",
+  pid: 42,
+  command: "abra app deploy",
+  since: NOW.toISOString(),
+  kind: "run",
+};
+const closed: WindowState = {
+  configured: true,
+  open: false,
+  openedAt: null,
+  closesAt: null,
+  nextOpen: T(14 * H).toISOString(),
+};
+const openW: WindowState = {
+  configured: true,
+  open: true,
+  openedAt: T(-H).toISOString(),
+  closesAt: T(H).toISOString(),
+  nextOpen: T(23 * H).toISOString(),
+};
+
+describe("decideGate", () => {
+  it.each([
+    ["below high: nothing to do", 84.9, ALWAYS_OPEN, [], "no-pressure"],
+    ["exactly at high: prune", 85, ALWAYS_OPEN, [], "routine"],
+    ["above high, no window configured", 90, ALWAYS_OPEN, [], "routine"],
+    ["above high, inside the window", 90, openW, [], "routine"],
+    ["above high, outside the window, below critical", 94.9, closed, [], "outside-window"],
+    ["critical, outside the window", 95, closed, [], "critical"],
+    ["a live run lease defers a routine prune", 90, ALWAYS_OPEN, [lease], "deferred"],
+    ["a live run lease defers even a critical prune", 99, closed, [lease], "deferred"],
+    ["below high with a lease: no pressure (nothing to defer)", 50, ALWAYS_OPEN, [lease], "no-pressure"],
+    ["outside the window with a lease: outside-window", 90, closed, [lease], "outside-window"],
+  ] as const)("%s", (_name, used, window, leases, expected) => {
+    const g = decideGate(disk(used), cfg(), window, [...leases]);
+    expect(g.proceed ? g.level : g.outcome).toBe(expected);
+    expect(g.reason).toMatch(
+      g.proceed || g.outcome !== "deferred" ? /\d+(\.\d+)?%/ : /r1: pid 42 abra app deploy/,
+    );
+  });
+
+  it("custom watermarks", () => {
+    const c = cfg({ highWatermarkPercent: 50, lowWatermarkPercent: 30, criticalWatermarkPercent: 60 });
+    expect(decideGate(disk(55), c, closed, []).proceed).toBe(false);
+    expect(decideGate(disk(60), c, closed, []).proceed).toBe(true);
+  });
+});
+
+describe("parseLastTagTime", () => {
+  it.each([
+    ["0001-01-01T00:00:00Z", null],
+    [null, null],
+    [undefined, null],
+    ["", null],
+    ["garbage", null],
+    ["2025-02-28T10:00:00.123456789Z", Date.parse("2025-02-28T10:00:00.123Z")],
+  ])("%s", (s, ms) => {
+    expect(parseLastTagTime(s)).toBe(ms);
+  });
+});
+
+describe("last use: ledger → LastTagTime → first seen", () => {
+  const img = image(`${REG}/a/app:1`, { lastTagTimeMs: T(-5 * D).getTime() });
+  it.each([
+    [
+      "ledger wins",
+      { usesMs: [T(-2 * D).getTime()], lastUseMs: T(-2 * D).getTime() },
+      img,
+      { [img.id]: T(-9 * D).toISOString() },
+      -2 * D,
+      "ledger",
+    ],
+    [
+      "then the last tag/pull time",
+      undefined,
+      img,
+      { [img.id]: T(-9 * D).toISOString() },
+      -5 * D,
+      "last-tag-time",
+    ],
+    [
+      "then first seen",
+      undefined,
+      { ...img, lastTagTimeMs: null },
+      { [img.id]: T(-9 * D).toISOString() },
+      -9 * D,
+      "first-seen",
+    ],
+    ["never seen: first seen now", undefined, { ...img, lastTagTimeMs: null }, {}, 0, "first-seen"],
+  ] as const)("%s", (_name, view, im, firstSeen, at, source) => {
+    const v = view
+      ? { ...view, usesMs: [...view.usesMs], recipes: ["r"], neededBy: ["r"], superseded: false }
+      : undefined;
+    expect(lastUseOf(im, v, firstSeen, NOW.getTime())).toEqual({ ms: T(at).getTime(), source });
+  });
+});
+
+describe("ledgerViews", () => {
+  it("matches Hub names in any spelling, digests, and a recorded ID whose reference is gone", () => {
+    const nginx = image("nginx:1.25");
+    const pinned = image(null, { digest: `${REG}/x/y@${dg("d")}` });
+    const gone = image(`${REG}/x/old:renamed`);
+    let l = emptyLedger();
+    l = applyPrepull(l, {
+      at: T(-3 * D),
+      recipe: "web",
+      ref: null,
+      images: [
+        { ref: "docker.io/library/nginx:1.25", id: nginx.id },
+        { ref: `${REG}/x/y:1.0@${dg("d")}`, id: pinned.id },
+        { ref: `${REG}/x/old:1`, id: gone.id },
+      ],
+    });
+    const v = ledgerViews(l, [nginx, pinned, gone]);
+    expect(v.get(nginx.id)?.lastUseMs).toBe(T(-3 * D).getTime());
+    expect(v.get(pinned.id)?.neededBy).toEqual(["web"]);
+    expect(v.get(gone.id)?.recipes).toEqual(["web"]);
+  });
+
+  it("superseded: a recipe needed it before, none in its latest prepull", () => {
+    const v1 = image(`${REG}/a/app:1`);
+    const v2 = image(`${REG}/a/app:2`);
+    const shared = image("postgres:16");
+    let l = emptyLedger();
+    l = applyPrepull(l, {
+      at: T(-3 * D),
+      recipe: "a",
+      ref: null,
+      images: [
+        { ref: `${REG}/a/app:1`, id: v1.id },
+        { ref: "postgres:16", id: shared.id },
+      ],
+    });
+    l = applyPrepull(l, {
+      at: T(-2 * D),
+      recipe: "b",
+      ref: null,
+      images: [{ ref: "postgres:16", id: shared.id }],
+    });
+    l = applyPrepull(l, {
+      at: T(-D),
+      recipe: "a",
+      ref: null,
+      images: [{ ref: `${REG}/a/app:2`, id: v2.id }],
+    });
+    const v = ledgerViews(l, [v1, v2, shared]);
+    expect(v.get(v1.id)?.superseded).toBe(true);
+    expect(v.get(v2.id)?.superseded).toBe(false);
+    // recipe a dropped it, but b still needs it
+    expect(v.get(shared.id)).toMatchObject({ superseded: false, neededBy: ["b"], recipes: ["a", "b"] });
+  });
+});
+
+describe("planPrune: protection", () => {
+  const running = image(`${REG}/a/running:1`);
+  const stopped = image(`${REG}/a/stopped:1`);
+  const created = image(`${REG}/a/created:1`);
+  const svcDigest = dg("5");
+  const svc = image(null, { digest: `${REG}/stack/app@${svcDigest}` });
+  const prevDigest = dg("6");
+  const rollback = image(null, { digest: `${REG}/stack/app@${prevDigest}` });
+  const sameTagOtherDigest = image(`${REG}/stack/app:2.0`, { digest: `${REG}/stack/app@${dg("7")}` });
+  const svcByTag = image("nginx:1.25");
+  const traefik = image("traefik:v2.11");
+  const traefikDigestOnly = image(null, { digest: `traefik@${dg("8")}` });
+  const whoami = image("traefik/whoami:v1.10");
+  const pg = image(`${REG}/db/postgres:16`);
+  const hubPg = image("postgres:16");
+  const youngLedger = image(`${REG}/a/young-ledger:1`);
+  const youngTag = image(`${REG}/a/young-tag:1`, { lastTagTimeMs: T(-H).getTime() });
+  const oldLedgerRecentTag = image(`${REG}/a/retagged:1`, { lastTagTimeMs: T(-H).getTime() });
+  const unseen = image(`${REG}/a/unseen:1`);
+  const old = image(`${REG}/a/old:1`);
+  const stray = image(null);
+  const images = [
+    stray,
+    running,
+    stopped,
+    created,
+    svc,
+    rollback,
+    sameTagOtherDigest,
+    svcByTag,
+    traefik,
+    traefikDigestOnly,
+    whoami,
+    pg,
+    hubPg,
+    youngLedger,
+    youngTag,
+    oldLedgerRecentTag,
+    unseen,
+    old,
+  ];
+  const containers: ContainerFact[] = [
+    { id: "c1", name: "web", imageId: running.id, image: running.repoTags[0]!, state: "running" },
+    { id: "c2", name: "job", imageId: stopped.id, image: stopped.repoTags[0]!, state: "exited" },
+    { id: "c3", name: "new", imageId: created.id, image: created.repoTags[0]!, state: "created" },
+  ];
+  const services: ServiceFact[] = [
+    {
+      id: "s1",
+      name: "stack_app",
+      image: `${REG}/stack/app:2.0@${svcDigest}`,
+      previousImage: `${REG}/stack/app:1.0@${prevDigest}`,
+    },
+    { id: "s2", name: "stack_proxy", image: "docker.io/library/nginx:1.25", previousImage: null },
+  ];
+  let ledger = emptyLedger();
+  ledger = applyPrepull(ledger, {
+    at: T(-H),
+    recipe: "r",
+    ref: null,
+    images: [{ ref: youngLedger.repoTags[0]!, id: youngLedger.id }],
+  });
+  ledger = applyPrepull(ledger, {
+    at: T(-20 * D),
+    recipe: "q",
+    ref: null,
+    images: [{ ref: oldLedgerRecentTag.repoTags[0]!, id: oldLedgerRecentTag.id }],
+  });
+  ledger = seen(
+    images.filter((i) => i !== unseen),
+    30 * D,
+    ledger,
+  );
+  const plan = planPrune(
+    facts({ images, containers, services, ledger }),
+    cfg({ keep: ["traefik:*", "*/postgres:*"], minAge: "24h" }),
+  );
+
+  it.each([
+    ["running container", running, "in-use", /web \(running\)/],
+    ["stopped container", stopped, "in-use", /job \(exited\)/],
+    ["created container", created, "in-use", /new \(created\)/],
+    ["service spec (digest-pinned, untagged)", svc, "service", /stack_app/],
+    [
+      "service previous spec",
+      rollback,
+      "service-rollback",
+      /previous \(rollback\) spec of swarm service stack_app/,
+    ],
+    ["service spec by tag, Hub name spelled in full", svcByTag, "service", /stack_proxy/],
+    ["keep pattern", traefik, "keep-pattern", /traefik:v2.11 matches prune.keep pattern "traefik:\*"/],
+    ["keep pattern on repo:<none>", traefikDigestOnly, "keep-pattern", /traefik:<none>/],
+    ["keep pattern across registry and path", pg, "keep-pattern", /\*\/postgres:\*/],
+    ["used by a prepull an hour ago", youngLedger, "too-young", /last used 1h0m ago \(prepull ledger\)/],
+    ["tagged an hour ago, no ledger entry", youngTag, "too-young", /last tag\/pull time/],
+    [
+      "old in the ledger but re-tagged an hour ago",
+      oldLedgerRecentTag,
+      "too-young",
+      /tagged or pulled 1h0m ago/,
+    ],
+    ["never seen before (first seen now)", unseen, "too-young", /first seen by imagekeeper/],
+  ] as const)("keeps: %s", (_name, img, code, reason) => {
+    const p = [...plan.kept, ...plan.removable].find((x) => x.id === img.id)!;
+    expect(p.action).toBe("keep");
+    expect(p.code).toBe(code);
+    expect(p.reason).toMatch(reason);
+    expect(p.order).toBeNull();
+  });
+
+  it.each([
+    ["the tag a service names, but not the digest it pins", sameTagOtherDigest],
+    ["traefik/whoami does not match traefik:*", whoami],
+    ["postgres:16 has no slash: */postgres:* does not match it", hubPg],
+    ["old and unused", old],
+    ["an old untagged image", stray],
+  ] as const)("removes: %s", (_name, img) => {
+    expect(plan.removable.map((p) => p.id)).toContain(img.id);
+  });
+
+  it("kept images are listed by reason, every image exactly once", () => {
+    expect(plan.kept.length + plan.removable.length).toBe(images.length);
+    const codes = plan.kept.map((k) => k.code);
+    expect(codes).toEqual([...codes].sort((a, b) => order(a) - order(b)));
+    function order(c: string) {
+      return ["in-use", "service", "service-rollback", "keep-pattern", "too-young"].indexOf(c);
+    }
+  });
+
+  it("docker image prune would take the digest-only rollback image: remove untagged images one by one", () => {
+    expect(plan.dangling.method).toBe("each");
+    expect(plan.dangling.why).toMatch(/moby#31574/);
+  });
+});
+
+describe("planPrune: a fresh or lost state file", () => {
+  it("makes every image young: nothing removable, outcome insufficient", () => {
+    const images = [
+      image(`${REG}/a/x:1`),
+      image(`${REG}/a/y:1`),
+      image(null, { digest: `${REG}/a/z@${dg("e")}` }),
+    ];
+    const plan = planPrune(facts({ images, ledger: emptyLedger(), disk: disk(99) }), cfg());
+    expect(plan.removable).toEqual([]);
+    expect(plan.kept.map((k) => k.code)).toEqual(["too-young", "too-young", "too-young"]);
+    expect(plan.outcome).toBe("insufficient");
+    expect(describeBlocked(plan.kept)).toMatch(/^too-young: 3 image\(s\), 300\.0 MiB$/);
+  });
+});
+
+describe("planPrune: order", () => {
+  const dangOld = image(null, { digest: `${REG}/a/app@${dg("a1")}` });
+  const dangBare = image(null);
+  const superseded = image(`${REG}/a/app:1`);
+  const current = image(`${REG}/a/app:2`);
+  const weekly = image(`${REG}/w/weekly:1`);
+  const noHistory = image(`${REG}/m/manual:1`, { sizeBytes: 10 });
+  const images = [current, noHistory, weekly, superseded, dangBare, dangOld];
+  let ledger = emptyLedger();
+  for (let d = 10; d >= 1; d--) {
+    ledger = applyPrepull(ledger, {
+      at: T(-d * D),
+      recipe: "a",
+      ref: null,
+      images: [{ ref: d > 3 ? `${REG}/a/app:1` : `${REG}/a/app:2`, id: d > 3 ? superseded.id : current.id }],
+    });
+  }
+  for (const d of [22, 15, 8, 1]) {
+    ledger = applyPrepull(ledger, {
+      at: T(-d * D),
+      recipe: "w",
+      ref: null,
+      images: [{ ref: `${REG}/w/weekly:1`, id: weekly.id }],
+    });
+  }
+  ledger = seen(images, 40 * D, ledger);
+  const plan = planPrune(facts({ images, ledger }), cfg());
+
+  it("dangling first, then superseded, then farthest predicted next use (no history: LRU)", () => {
+    expect(plan.removable.map((p) => [p.ref, p.code, p.order])).toEqual([
+      [`${REG}/a/app:<none>`, "dangling", 1],
+      ["<none>:<none>", "dangling", 2],
+      [`${REG}/a/app:1`, "superseded", 3],
+      // no history, unused for 40 days: assumed not needed for 40 more
+      [`${REG}/m/manual:1`, "lru", 4],
+      // weekly, used yesterday: next use in 6 days
+      [`${REG}/w/weekly:1`, "predicted", 5],
+      // nightly, used yesterday: due now
+      [`${REG}/a/app:2`, "predicted", 6],
+    ]);
+    expect(reasonText(byRef(plan, `${REG}/a/app:1`))).toMatch(
+      /^superseded \(#3\): needed before by a, by none/,
+    );
+    expect(byRef(plan, `${REG}/w/weekly:1`).predictedNextUse).toBe(T(6 * D).toISOString());
+  });
+
+  it("no protected untagged image: docker image prune is safe for the dangling step", () => {
+    expect(plan.dangling.method).toBe("image-prune");
+  });
+
+  it("expects to stop at the low watermark by image sizes", () => {
+    // 90% of 1000 MiB used; below 70% needs ~200 MiB: the two dangling images (100 MiB each) and
+    // one more (the dangling step runs whole, then one image at a time).
+    expect(plan.targetBytes).toBeGreaterThan(200 * 1024 * 1024);
+    expect(plan.expectedRemovals).toBe(3);
+    expect(plan.outcome).toBe("pruned");
+  });
+
+  it("a gate that stops still classifies every image (for --dry-run) but expects no removal", () => {
+    const p = planPrune(facts({ images, ledger, disk: disk(50) }), cfg());
+    expect(p.outcome).toBe("no-pressure");
+    expect(p.expectedRemovals).toBe(0);
+    expect(p.removable.map((r) => r.id)).toEqual(plan.removable.map((r) => r.id));
+  });
+
+  it("with prune.chunkSize, expects whole chunks", () => {
+    const p = planPrune(facts({ images, ledger }), cfg({ chunkSize: 2 }));
+    expect(p.expectedRemovals).toBe(4);
+    const all = planPrune(facts({ images, ledger }), cfg({ chunkSize: 50 }));
+    expect(all.expectedRemovals).toBe(6);
+  });
+
+  it("insufficient when the removable images cannot free enough", () => {
+    const p = planPrune(facts({ images: [noHistory], ledger, disk: disk(90) }), cfg());
+    expect(p.outcome).toBe("insufficient");
+    expect(p.expectedRemovals).toBe(1);
+  });
+
+  it("removal arguments: the ID when docker removes it in one step, else every reference", () => {
+    const multi = image(`${REG}/a/x:1`, { repoDigests: [`${REG}/a/x@${dg("b")}`, `${REG}/b/y@${dg("b")}`] });
+    const twoTags = { ...image(`${REG}/a/x:1`), repoTags: [`${REG}/a/x:1`, `${REG}/a/x:latest`] };
+    const p = planPrune(
+      facts({ images: [current, multi, twoTags], ledger: seen([current, multi, twoTags]) }),
+      cfg(),
+    );
+    expect(byRef(p, `${REG}/a/app:2`).rmArgs).toEqual([current.id]);
+    expect(p.removable.find((r) => r.id === multi.id)!.rmArgs).toEqual([
+      `${REG}/a/x:1`,
+      `${REG}/b/y@${dg("b")}`,
+    ]);
+    expect(p.removable.find((r) => r.id === twoTags.id)!.rmArgs).toEqual([
+      `${REG}/a/x:1`,
+      `${REG}/a/x:latest`,
+    ]);
+  });
+});
