@@ -1,7 +1,10 @@
 // The one subprocess choke point. Every external program runs through `run`: argv arrays only
 // (never a shell string), the argv is logged (callers never put secrets on argv: they go on
 // stdin), a timeout and an AbortSignal both kill the child's whole process group, and children
-// still alive when imagekeeper exits are killed with it.
+// still alive when imagekeeper exits are killed with it. `spawnHolder` is the one exception to
+// that last rule: a lease holder that must outlive imagekeeper (src/lease/holder.ts).
+import { spawn } from "node:child_process";
+import type { Options as ExecaOptions } from "execa";
 import { ToolError } from "./errors.js";
 import { logger } from "./log.js";
 
@@ -20,6 +23,25 @@ export interface RunOptions {
   /** Called with each chunk of stderr as it arrives (docker pull progress). */
   onStderr?: (chunk: string) => void;
   onStdout?: (chunk: string) => void;
+  /**
+   * The child shares imagekeeper's stdin, stdout and stderr instead of pipes (`imagekeeper run`'s
+   * command: a CI job's output must stream live and not be buffered in memory). The result's
+   * stdout/stderr are then empty. Not combinable with `input`, `onStdout` or `onStderr`.
+   */
+  inheritStdio?: boolean;
+  /**
+   * Open file descriptors handed to the child as its fds 3, 4, …, sharing the same open file
+   * description (the lease lock: `flock 3` locks imagekeeper's own descriptor).
+   */
+  fds?: readonly number[];
+  /** Called once the child exists, with a handle that signals its process group (signal forwarding). */
+  onSpawn?: (child: SpawnedChild) => void;
+}
+
+export interface SpawnedChild {
+  pid: number;
+  /** Send `sig` to the child's whole process group. */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export interface RunResult {
@@ -71,7 +93,24 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   }
   let timedOut = false;
   let aborted = false;
+  if (opts.inheritStdio && (opts.input !== undefined || opts.onStdout || opts.onStderr))
+    throw new ToolError("exec: inheritStdio cannot be combined with input, onStdout or onStderr");
   execaModule ??= await import("execa");
+  // Without the two stdio options the call is exactly what it always was; with them, an explicit
+  // stdio array (execa refuses `stdin` next to `stdio`). A bare fd number at index ≥ 3 is passed
+  // to child_process natively, so the child gets a dup of that very descriptor.
+  // (execa's types list only the fd numbers 3 to 9; at run time any number is passed through.)
+  const stdio: Pick<ExecaOptions, "stdio" | "stdin"> =
+    opts.inheritStdio || opts.fds?.length
+      ? {
+          stdio: [
+            opts.inheritStdio ? "inherit" : opts.input === undefined ? "ignore" : "pipe",
+            opts.inheritStdio ? "inherit" : "pipe",
+            opts.inheritStdio ? "inherit" : "pipe",
+            ...(opts.fds ?? []),
+          ] as unknown as ExecaOptions["stdio"],
+        }
+      : { stdin: opts.input === undefined ? "ignore" : undefined };
   const child = execaModule.execa(file, [...args], {
     reject: false,
     // Own process group, so a kill reaches grandchildren too (kill(-pgid)).
@@ -80,7 +119,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     env: opts.env,
     extendEnv: !opts.replaceEnv,
     input: opts.input,
-    stdin: opts.input === undefined ? "ignore" : undefined,
+    ...stdio,
     stripFinalNewline: false,
     encoding: "utf8",
     // execa's own cleanup only signals the direct child; we kill the group ourselves.
@@ -88,6 +127,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   });
   const pid = child.pid;
   if (pid !== undefined) live.add(pid);
+  if (pid !== undefined) opts.onSpawn?.({ pid, signal: (sig) => killGroup(pid, sig) });
   if (opts.onStderr) child.stderr?.on("data", (b: Buffer) => opts.onStderr?.(b.toString("utf8")));
   if (opts.onStdout) child.stdout?.on("data", (b: Buffer) => opts.onStdout?.(b.toString("utf8")));
 
@@ -141,4 +181,44 @@ export async function run(file: string, args: readonly string[], opts: RunOption
       live.delete(pid);
     }
   }
+}
+
+export interface HolderOptions {
+  /** Open file descriptors handed to the holder as its fds 3, 4, … (the lease lock). */
+  fds?: readonly number[];
+}
+
+/**
+ * Start a long-lived process that must OUTLIVE imagekeeper: a `lease acquire` holder keeps the
+ * lease lock's file description open after the CLI exits. Like `run`'s children it gets its own
+ * session (no controlling terminal, out of reach of the caller's hangup and process-group kills);
+ * unlike them it gets /dev/null for stdio (so `ID=$(imagekeeper lease acquire)` is not held open by
+ * it), is not tracked for the exit-time kill, and does not keep imagekeeper's event loop alive.
+ * Resolves with its pid once it has started; a spawn failure (ENOENT) becomes a ToolError.
+ */
+export async function spawnHolder(
+  file: string,
+  args: readonly string[],
+  opts: HolderOptions = {},
+): Promise<{ pid: number }> {
+  const argv = [file, ...args];
+  logger().debug({ argv }, "exec holder");
+  const child = spawn(file, [...args], {
+    detached: true,
+    stdio: ["ignore", "ignore", "ignore", ...(opts.fds ?? [])],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", (e) =>
+      reject(
+        new ToolError(`could not run ${file}: ${e.message}`, {
+          hint: `Install ${file} or put it on PATH.`,
+          cause: e,
+        }),
+      ),
+    );
+  });
+  child.unref();
+  if (child.pid === undefined) throw new ToolError(`could not run ${file}: no pid`);
+  return { pid: child.pid };
 }

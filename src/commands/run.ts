@@ -1,0 +1,109 @@
+// `imagekeeper run [--wait DURATION] -- CMD…`: run CMD under a shared run lease, so no prune starts
+// while it runs. imagekeeper stays CMD's parent for its whole life and is transparent: stdio is
+// shared, SIGINT/SIGTERM/SIGHUP are forwarded to CMD's process group, and CMD's exit status is
+// ours (a signal death as 128+n). The lease is imagekeeper's open lock descriptor (src/lease/).
+import { z } from "zod";
+import { InputError } from "../errors.js";
+import { run as exec, type SpawnedChild } from "../exec.js";
+import { startRunLease } from "../lease/run-lease.js";
+import { logger } from "../log.js";
+import { durationMs } from "../util/duration.js";
+import { exitStatus, signalStatus } from "../util/exit-status.js";
+import { parseFlags } from "./flags.js";
+import type { CommandSpec } from "./types.js";
+
+const HELP = `Usage: imagekeeper run [--wait DURATION] -- CMD [ARG…]
+
+Run CMD while holding a shared run lease: while any run lease is live, \`imagekeeper prune\` defers
+and removes nothing. Any number of runs may hold leases at once.
+
+If a prune is in progress when run starts, run waits for it to finish (at most --wait), then
+starts CMD. A prune never waits for runs, so the wait is one prune's duration at most.
+
+CMD is started directly (no shell), with imagekeeper's stdin, stdout, stderr and environment, in its
+own process group. SIGINT, SIGTERM and SIGHUP sent to imagekeeper are forwarded to that process
+group; imagekeeper exits with CMD's exit status, or 128+n when signal n killed it (like a shell).
+When CMD exits, anything it left running in its process group is killed. If imagekeeper itself is
+killed (even by SIGKILL) the lease ends at once and CMD receives SIGTERM (a parent-death signal).
+
+Options:
+  --wait DURATION  how long to wait for a prune in progress, e.g. 90s, 10m
+                   (default: config lease.wait, 10m)
+
+Exit status:
+  CMD's status   CMD ran (128+n if signal n killed it; 126/127 if CMD could not be executed)
+  2              usage error (e.g. no CMD after --), bad config
+  4              a prune still held the lock after --wait; CMD was not started
+  70             the lease could not be taken (run dir not usable, flock missing)
+  128+n          signal n arrived while waiting; CMD was not started
+
+Environment: IMAGEKEEPER_RUN_DIR (the run dir, default /run/imagekeeper), IMAGEKEEPER_CONFIG.
+Example: imagekeeper run -- ./ci/test-recipe.sh nextcloud
+See docs/leases.md.`;
+
+const FlagsSchema = z.object({ wait: durationMs.optional() });
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+export const runCommand: CommandSpec = {
+  name: "run",
+  summary: "run a command under a shared run lease (prune defers while it runs)",
+  help: HELP,
+  options: { wait: { type: "string" } },
+  // Everything after `--` is CMD; anything else is a usage error, so CMD's own flags are never
+  // mistaken for ours.
+  positionals: false,
+  ownsSignals: true,
+  async run(ctx, values, argv) {
+    const flags = parseFlags("run", FlagsSchema, values);
+    if (argv.length === 0 || argv[0] === "") {
+      throw new InputError("usage", "imagekeeper run: no command given", {
+        hint: "Put the command after --, e.g. imagekeeper run -- ./ci.sh",
+      });
+    }
+    const waitMs = flags.wait ?? ctx.config.lease.wait;
+
+    // Signals are ours from the start: before CMD exists one cancels the wait (and CMD never
+    // starts); after, each is forwarded. A second Ctrl-C is forwarded too: CMD decides.
+    const cancelWait = new AbortController();
+    let pending: NodeJS.Signals | undefined;
+    let child: SpawnedChild | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (child) {
+        logger().debug({ signal: sig, pid: child.pid }, "forwarding signal");
+        child.signal(sig);
+        return;
+      }
+      pending ??= sig;
+      cancelWait.abort();
+    };
+    for (const sig of FORWARDED) process.on(sig, onSignal);
+    try {
+      const lease = await startRunLease(ctx.config.runDir, {
+        command: argv,
+        waitMs,
+        signal: cancelWait.signal,
+      });
+      if (!lease) return { kind: "child-exit", code: signalStatus(pending ?? "SIGTERM") };
+      try {
+        if (pending) return { kind: "child-exit", code: signalStatus(pending) };
+        logger().debug({ id: lease.id, argv }, "run lease held; starting the command");
+        // setpriv (util-linux, like flock) sets a parent-death signal and execs CMD: if imagekeeper
+        // is SIGKILLed, the lease ends with it, and CMD is told to stop rather than carry on
+        // unprotected. prctl(2) PR_SET_PDEATHSIG.
+        const r = await exec("setpriv", ["--pdeathsig", "TERM", "--", ...argv], {
+          inheritStdio: true,
+          onSpawn: (c) => {
+            child = c;
+            if (pending) c.signal(pending);
+          },
+        });
+        return { kind: "child-exit", code: exitStatus(r.exitCode, r.signal) };
+      } finally {
+        lease.release();
+      }
+    } finally {
+      for (const sig of FORWARDED) process.off(sig, onSignal);
+    }
+  },
+};

@@ -1,0 +1,83 @@
+// The kernel lock: flock(2) on the run dir's lease.lock, taken through util-linux `flock` because
+// Node has no flock binding. A flock lock belongs to the open file description, not to a process:
+// imagekeeper opens the file, hands its descriptor to `flock … 3` as fd 3, and when flock exits 0
+// the lock stays held by imagekeeper's still-open descriptor. The kernel drops it when the last
+// descriptor of that description closes: on close, on exit, on SIGKILL, on OOM kill. Nothing can
+// outlive its holder, and nothing needs cleaning up after a crash. See flock(2), flock(1).
+import { closeSync, constants, fchmodSync, openSync } from "node:fs";
+import { ToolError } from "../errors.js";
+import { run } from "../exec.js";
+import { accessHint, ensureRunDir, LOCK_FILE_MODE, lockFile } from "./rundir.js";
+
+/** flock(1) exits 1 on a conflict with --nonblock and when --wait runs out (its default -E). */
+const CONFLICT_EXIT = 1;
+
+/**
+ * Open (creating if needed) the lock file. Read-only is enough for flock(2), so a lock file created
+ * by the other user stays usable even under a umask that dropped its group write bit.
+ */
+export function openLockFile(runDir: string): number {
+  ensureRunDir(runDir);
+  const file = lockFile(runDir);
+  try {
+    const fd = openSync(file, constants.O_RDONLY | constants.O_CREAT | constants.O_EXCL, LOCK_FILE_MODE);
+    fchmodSync(fd, LOCK_FILE_MODE); // undo the umask: the other side's group must open it too
+    return fd;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw lockFileError(file, runDir, e);
+  }
+  try {
+    return openSync(file, constants.O_RDONLY);
+  } catch (e) {
+    throw lockFileError(file, runDir, e);
+  }
+}
+
+function lockFileError(file: string, runDir: string, e: unknown): ToolError {
+  return new ToolError(`cannot open the lease lock ${file}: ${(e as Error).message}`, {
+    hint: accessHint(runDir),
+    cause: e,
+  });
+}
+
+export function closeLockFile(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed: the lock is released either way.
+  }
+}
+
+export type LockMode = "shared" | "exclusive";
+export type LockResult = "locked" | "busy" | "aborted";
+
+/** flock(1)'s argv for a descriptor passed as fd 3: pure, so it is tested by table. */
+export function flockArgs(mode: LockMode, waitMs: number | undefined): string[] {
+  const how = waitMs === undefined ? ["--nonblock"] : ["--wait", (Math.max(0, waitMs) / 1000).toFixed(3)];
+  return [mode === "shared" ? "--shared" : "--exclusive", ...how, "3"];
+}
+
+/**
+ * Lock the open lock file `fd`: without waiting (`waitMs` undefined) or for up to `waitMs`.
+ * "busy" means another holder kept the conflicting lock; "aborted" means `signal` fired (the
+ * caller closes `fd`, so a lock flock got just before being killed goes away with it).
+ */
+export async function lockFd(
+  fd: number,
+  mode: LockMode,
+  opts: { waitMs?: number; signal?: AbortSignal } = {},
+): Promise<LockResult> {
+  const r = await run("flock", flockArgs(mode, opts.waitMs), {
+    fds: [fd],
+    // flock enforces --wait itself; this only guards against a hung flock.
+    timeoutMs: (opts.waitMs ?? 0) + 30_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  if (r.aborted) return "aborted";
+  if (r.exitCode === 0) return "locked";
+  if (r.exitCode === CONFLICT_EXIT) return "busy";
+  throw new ToolError(
+    `flock ${flockArgs(mode, opts.waitMs).join(" ")} failed (${r.timedOut ? "timed out" : `exit ${r.exitCode ?? r.signal}`}): ${r.stderr.trim()}`,
+    { hint: "flock comes from util-linux; check that it is installed and on PATH." },
+  );
+}
