@@ -2,14 +2,7 @@
 // them (one paragraph, no stack trace). Each carries a hint that tells the user the fix.
 
 export type InputKind =
-  | "usage"
-  | "env"
-  | "compose"
-  | "interpolation"
-  | "reference"
-  | "config"
-  | "git"
-  | "credentials";
+  "usage" | "env" | "compose" | "interpolation" | "reference" | "config" | "git" | "credentials";
 
 /** Bad input from the user: nothing was pulled or pruned. Exit 2. */
 export class InputError extends Error {

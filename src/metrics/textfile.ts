@@ -3,7 +3,7 @@
 // across runs: each run is a short process) and rewrites the .prom file atomically, so the
 // collector never reads half a file. Metrics never fail the command that records them: a problem is
 // logged as a warning. Names and meanings are listed in docs/operations.md.
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
@@ -13,6 +13,7 @@ import { ERROR_CLASSES, type PrepullReport } from "../pull/report.js";
 import { writeFileAtomic } from "../state/atomic.js";
 import { ensureSharedDir } from "../state/dirs.js";
 import { withFileLock } from "../state/lockfile.js";
+import { readStateFile } from "../state/stateFile.js";
 
 export const PREPULL_ACTIONS = ["present", "pulled", "failed", "not-attempted"] as const;
 
@@ -191,27 +192,10 @@ export function metricsStatePath(stateDir: string): string {
 }
 
 function readMetrics(stateDir: string): MetricsState {
-  const file = metricsStatePath(stateDir);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT")
-      logger().warn(
-        { file, err: (e as Error).message },
-        "cannot read the metrics counters; starting from zero",
-      );
-    return emptyMetrics();
-  }
-  try {
-    const r = metricsStateSchema.safeParse(JSON.parse(text));
-    if (r.success) return r.data;
-  } catch {
-    // fall through
-  }
+  const { value, problem } = readStateFile(metricsStatePath(stateDir), metricsStateSchema, emptyMetrics);
   // Prometheus treats a counter that drops as a reset: starting over is safe.
-  logger().warn({ file }, "the metrics counters file is damaged; counters start from zero");
-  return emptyMetrics();
+  if (problem) logger().warn({ problem }, "the metrics counters could not be read; counters start from zero");
+  return value;
 }
 
 async function update(config: Config, change: (s: MetricsState) => MetricsState): Promise<void> {

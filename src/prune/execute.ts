@@ -185,7 +185,7 @@ export async function executePlan(
   );
 
   // 3. Tagged images in plan order until below the low watermark.
-  for (let i = 0; i < taggedItems.length; ) {
+  for (let i = 0; i < taggedItems.length;) {
     checkAbort();
     if (now.usedPercent < cfg.lowWatermarkPercent) {
       notNeeded.push(...taggedItems.slice(i));

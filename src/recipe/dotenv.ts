@@ -39,7 +39,7 @@ export function parseDotenv(text: string, file: string, lookup?: Lookup): Parsed
   const where = locator(src, file);
   const defined = new Map<string, string>();
   const entries: EnvEntry[] = [];
-  for (let pos = statementStart(src, 0); pos !== -1; ) {
+  for (let pos = statementStart(src, 0); pos !== -1;) {
     const key = locateKeyName(src, pos, where);
     const value = extractVarValue(src, key.valueStart, key.name, where, (v) =>
       expandVariables(v, defined, lookup),
@@ -165,7 +165,7 @@ function locateKeyName(src: string, from: number, where: Locator): KeyName {
   if (start >= src.length) {
     throw where.fail(start, '"export" without a variable name', "write export KEY=VALUE, or remove the line");
   }
-  for (let i = start; i < src.length; ) {
+  for (let i = start; i < src.length;) {
     const cp = src.codePointAt(i)!;
     if (cp === 0x3d || cp === 0x3a) {
       // `=` or `:`. Blanks inside the name are skipped, not refused: `MY KEY=1` defines "MY KEY".

@@ -2,13 +2,13 @@
 // prunes in a row were deferred by run leases (a CI host that is never idle never prunes: status
 // should say so). One small JSON document in the state dir, replaced atomically; a damaged file is
 // reported and replaced by the next prune, never fatal.
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { OUTCOMES } from "../prune/plan.js";
 import { writeFileAtomic } from "./atomic.js";
 import { ensureSharedDir } from "./dirs.js";
 import { withFileLock } from "./lockfile.js";
+import { readStateFile } from "./stateFile.js";
 
 const usage = z.object({ usedPercent: z.number(), freeBytes: z.number() });
 
@@ -47,24 +47,8 @@ export function pruneStatePath(stateDir: string): string {
 }
 
 export function readPruneState(stateDir: string): { state: PruneState; problem?: string } {
-  const file = pruneStatePath(stateDir);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { state: emptyPruneState() };
-    return { state: emptyPruneState(), problem: `cannot read ${file}: ${(e as Error).message}` };
-  }
-  try {
-    const r = pruneStateSchema.safeParse(JSON.parse(text));
-    if (r.success) return { state: r.data };
-    return {
-      state: emptyPruneState(),
-      problem: `${file} does not match its schema: ${r.error.issues[0]?.message}`,
-    };
-  } catch (e) {
-    return { state: emptyPruneState(), problem: `${file} is not valid JSON (${(e as Error).message})` };
-  }
+  const { value, problem } = readStateFile(pruneStatePath(stateDir), pruneStateSchema, emptyPruneState);
+  return problem ? { state: value, problem } : { state: value };
 }
 
 /** Pure: the state after one prune. */

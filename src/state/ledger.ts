@@ -3,12 +3,13 @@
 // image before but not in its latest prepull). One JSON document, changed under a short lock and
 // replaced atomically, so concurrent prepulls are safe. A damaged file never blocks a prepull: it is
 // set aside (ledger.json.damaged-TIME), reported, and a fresh ledger is started.
-import { readFileSync, renameSync } from "node:fs";
+import { renameSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "./atomic.js";
 import { ensureSharedDir } from "./dirs.js";
 import { withFileLock } from "./lockfile.js";
+import { readStateFile } from "./stateFile.js";
 
 /** Use times kept per image: enough to estimate its usual gap. */
 export const MAX_USES = 32;
@@ -55,27 +56,8 @@ export function ledgerPath(stateDir: string): string {
 
 /** Read the ledger; a missing file is an empty ledger, a damaged one is reported (not thrown). */
 export function readLedger(stateDir: string): LedgerRead {
-  const file = ledgerPath(stateDir);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { ledger: emptyLedger() };
-    return { ledger: emptyLedger(), problem: `cannot read ${file}: ${(e as Error).message}` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    return { ledger: emptyLedger(), problem: `${file} is not valid JSON (${(e as Error).message})` };
-  }
-  const r = ledgerSchema.safeParse(json);
-  if (!r.success)
-    return {
-      ledger: emptyLedger(),
-      problem: `${file} does not match the ledger schema: ${r.error.issues[0]?.message}`,
-    };
-  return { ledger: r.data };
+  const { value, problem } = readStateFile(ledgerPath(stateDir), ledgerSchema, emptyLedger);
+  return problem ? { ledger: value, problem } : { ledger: value };
 }
 
 export interface PrepullRecord {

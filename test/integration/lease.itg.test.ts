@@ -17,10 +17,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { build } from "esbuild";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { type ExclusiveLock, listLeases, tryExclusive } from "../../src/lease/lease.js";
 import { identify, readProcStat } from "../../src/lease/proc.js";
+import { bundleScript } from "../support/bundle.js";
 
 const bin = inject("imagekeeperBin");
 const root = mkdtempSync(path.join(tmpdir(), "iklease-"));
@@ -91,18 +91,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 // The library as a separate process (test/support/lease-actor.ts), bundled like the CLI.
 const actor = path.join(root, "lease-actor.mjs");
 beforeAll(async () => {
-  await build({
-    entryPoints: [path.join(import.meta.dirname, "../support/lease-actor.ts")],
-    outfile: actor,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-  });
+  copyFileSync(await bundleScript(path.join(import.meta.dirname, "../support/lease-actor.ts")), actor);
 });
 
 const held: ExclusiveLock[] = [];

@@ -1,28 +1,14 @@
 // The prepull ledger under concurrent writers (separate processes, as concurrent prepulls are),
 // and a damaged file being set aside and rebuilt.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { readLedger, updateLedger } from "../../src/state/ledger.js";
+import { bundleScript } from "../support/bundle.js";
 
-async function writerScript(): Promise<string> {
-  // Inside node_modules/.cache, so the bundle's external packages resolve from this project.
-  mkdirSync("node_modules/.cache", { recursive: true });
-  const out = path.join(mkdtempSync(path.resolve("node_modules/.cache/ikledger-")), "writer.mjs");
-  await build({
-    entryPoints: ["test/support/ledger-writer.ts"],
-    outfile: out,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    packages: "external",
-    logLevel: "warning",
-  });
-  return out;
-}
+const writerScript = () => bundleScript("test/support/ledger-writer.ts");
 
 function runNode(args: string[]): Promise<number | null> {
   return new Promise((resolve) => spawn(process.execPath, args, { stdio: "inherit" }).on("close", resolve));
@@ -67,6 +53,6 @@ describe("ledger", () => {
       firstSeen: {},
     });
     writeFileSync(path.join(state, "ledger.json"), '{"version": 2}');
-    expect(readLedger(state).problem).toMatch(/does not match the ledger schema/);
+    expect(readLedger(state).problem).toMatch(/ledger\.json does not match its schema/);
   });
 });

@@ -1,7 +1,6 @@
 // The .env reader against godotenv v1.5.1 (joho/godotenv parser.go). Every expected value in the
 // `vars` tables was checked against the Go library itself (godotenv.Unmarshal at v1.5.1), quirks
 // included; the cases quoted from godotenv_test.go keep their upstream wording.
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${VAR}` here is .env text, not a template.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
