@@ -28,6 +28,24 @@ const zodEnglishOnly = {
   },
 };
 
+// pino's transports run in worker threads (thread-stream); imagekeeper writes its logs itself
+// (src/log.ts) and never starts a transport. Stubbing them keeps worker_threads out of start-up.
+const pinoWithoutTransports = {
+  name: "pino-without-transports",
+  setup(b) {
+    b.onResolve({ filter: /^(thread-stream|worker_threads)$/ }, (a) =>
+      /[\\/]pino[\\/]/.test(a.importer) ? { path: a.path, namespace: "ik-pino-stub" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "ik-pino-stub" }, (a) => ({
+      contents:
+        a.path === "worker_threads"
+          ? "module.exports = { isMainThread: true };"
+          : 'module.exports = class ThreadStream { constructor() { throw new Error("pino transports are not bundled"); } };',
+      loader: "js",
+    }));
+  },
+};
+
 const args = process.argv.slice(2);
 const i = args.indexOf("--outfile");
 const outfile = i >= 0 ? args[i + 1] : "dist/imagekeeper.mjs";
@@ -44,7 +62,7 @@ const result = await build({
   minify: true,
   legalComments: "none",
   charset: "utf8",
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, pinoWithoutTransports],
   logLevel: "warning",
 });
 const program = `(function (exports, require, module, __filename, __dirname) {${result.outputFiles[0].text}\n})`;

@@ -3,7 +3,6 @@
 // stdin), a timeout and an AbortSignal both kill the child's whole process group, and children
 // still alive when imagekeeper exits are killed with it. `spawnHolder` is the one exception to
 // that last rule: a lease holder that must outlive imagekeeper (src/lease/holder.ts).
-import { spawn } from "node:child_process";
 import type { Options as ExecaOptions } from "execa";
 import { ToolError } from "./errors.js";
 import { logger } from "./log.js";
@@ -77,7 +76,7 @@ let execaModule: typeof import("execa") | undefined;
 
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const argv = [file, ...args];
-  const started = performance.now();
+  const started = Date.now();
   logger().debug({ argv }, "exec");
   if (opts.signal?.aborted) {
     return {
@@ -167,7 +166,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
       signal: r.signal,
       stdout: String(r.stdout ?? ""),
       stderr: String(r.stderr ?? ""),
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(Date.now() - started),
       timedOut,
       aborted,
     };
@@ -203,6 +202,8 @@ export async function spawnHolder(
 ): Promise<{ pid: number }> {
   const argv = [file, ...args];
   logger().debug({ argv }, "exec holder");
+  // Loaded here, not at the top: a warm prepull spawns nothing and should not pay for the module.
+  const { spawn } = await import("node:child_process");
   const child = spawn(file, [...args], {
     detached: true,
     stdio: ["ignore", "ignore", "ignore", ...(opts.fds ?? [])],

@@ -69,7 +69,7 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
   async run(ctx, values) {
     const f = parseFlags("prepull", prepullSchema, values);
     const cfg = ctx.config.prepull;
-    const started = performance.now();
+    const started = Date.now();
     const res = await resolveSelection(f, ctx.config, ctx.signal);
     const wanted = dedupeImages(res.services);
 
@@ -100,7 +100,7 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
         ok: true,
         ...base,
         dryRun: true,
-        durationMs: Math.round(performance.now() - started),
+        durationMs: Math.round(Date.now() - started),
         images,
       };
       ctx.out(f.json ? `${JSON.stringify(report)}\n` : `${planText(plan)}\n`);
@@ -125,7 +125,7 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
     const report: PrepullReport = {
       ok,
       ...base,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(Date.now() - started),
       images: results,
     };
 

@@ -48,8 +48,8 @@ export async function executePlan(plan: readonly PlannedImage[], o: ExecuteOptio
   });
 
   const pullOne = async (img: PlannedImage): Promise<ImageResult> => {
-    const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
+    const started = Date.now();
+    const elapsed = () => Math.round(Date.now() - started);
     if (img.action === "skip") {
       return {
         ...base(img),

@@ -6,7 +6,6 @@
 // `docker stack config` is a pure function of the files and the variables, so its answer is cached
 // by a hash of both (and of the docker client binary): a warm prepull spawns nothing.
 
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -53,6 +52,8 @@ export interface ResolveOptions {
 // The cache holds the final answer (merged, attributed, validated), so a warm run loads neither
 // the YAML parser nor docker.
 const cacheSchema = z.object({
+  /** Everything the answer depends on, compared in full on read: the file name is only a hash. */
+  input: z.string(),
   services: z.array(z.object({ ref: z.string(), service: z.string(), file: z.string() })),
 });
 
@@ -112,21 +113,19 @@ async function resolveServices(
 ): Promise<ServiceImage[]> {
   const dockerPath = which(o.docker);
   let key: string | undefined;
+  let input = "";
   if (o.cacheDir && dockerPath) {
     const st = statSync(dockerPath, { throwIfNoEntry: false });
-    const h = createHash("sha256");
-    h.update(
-      JSON.stringify([
-        dockerPath,
-        st?.size,
-        st?.mtimeMs,
-        files,
-        files.map((f) => contents.get(f)),
-        Object.entries(env.vars).sort(),
-      ]),
-    );
-    key = h.digest("hex").slice(0, 32);
-    const hit = readCache(o.cacheDir, key);
+    input = JSON.stringify([
+      dockerPath,
+      st?.size,
+      st?.mtimeMs,
+      files,
+      files.map((f) => contents.get(f)),
+      Object.entries(env.vars).sort(),
+    ]);
+    key = fingerprint(input);
+    const hit = readCache(o.cacheDir, key, input);
     if (hit) {
       logger().debug({ key }, "resolution cache hit");
       return hit;
@@ -160,14 +159,33 @@ async function resolveServices(
     .map(([service, s]) => ({ service, image: s?.image ?? null }))
     .sort((a, b) => a.service.localeCompare(b.service));
   const services = await attribute(merged, files, contents, env);
-  if (o.cacheDir && key) writeCache(o.cacheDir, key, services);
+  if (o.cacheDir && key) writeCache(o.cacheDir, key, input, services);
   return services;
 }
 
-function readCache(dir: string, key: string): ServiceImage[] | undefined {
+/**
+ * A non-cryptographic fingerprint (four FNV-1a-style 32-bit lanes) naming the cache file. Not
+ * node:crypto: loading it costs a warm prepull more than all of its own work. A collision can only
+ * cost a cache miss: each entry keeps its whole input, compared in full on read.
+ */
+export function fingerprint(text: string): string {
+  const seeds = [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b];
+  return seeds
+    .map((seed) => {
+      let h = seed >>> 0;
+      for (let i = 0; i < text.length; i++) {
+        h ^= text.charCodeAt(i) + ((seed >>> (i & 7)) & 0xff);
+        h = Math.imul(h, 0x01000193) >>> 0;
+      }
+      return h.toString(16).padStart(8, "0");
+    })
+    .join("");
+}
+
+function readCache(dir: string, key: string, input: string): ServiceImage[] | undefined {
   try {
     const r = cacheSchema.safeParse(JSON.parse(readFileSync(path.join(dir, `${key}.json`), "utf8")));
-    return r.success ? r.data.services : undefined;
+    return r.success && r.data.input === input ? r.data.services : undefined;
   } catch {
     return undefined;
   }
@@ -175,10 +193,12 @@ function readCache(dir: string, key: string): ServiceImage[] | undefined {
 
 const CACHE_ENTRIES = 256;
 
-function writeCache(dir: string, key: string, services: ServiceImage[]): void {
+function writeCache(dir: string, key: string, input: string, services: ServiceImage[]): void {
   try {
     ensureSharedDir(dir);
-    writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ services }), 0o664, { fsync: false });
+    writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ input, services }), 0o664, {
+      fsync: false,
+    });
     const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
     if (names.length > CACHE_ENTRIES) {
       const byAge = names
