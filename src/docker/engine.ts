@@ -3,11 +3,11 @@
 // spawn, which is most of what a warm prepull costs. Mutations (pull, rm, prune) go through the
 // docker CLI in src/docker/cli.ts, so credentials and daemon-side semantics stay the client's.
 // Every response is validated with zod; we never cast CLI or API JSON.
-import http from "node:http";
 import { z } from "zod";
 import { DaemonUnavailableError, ToolError } from "../errors.js";
+import { ConnectError, type Endpoint, http10, type RawResponse } from "./http10.js";
 
-export type Endpoint = { socketPath: string } | { host: string; port: number };
+export type { Endpoint };
 
 /** Where the daemon listens, as the docker client would find it (DOCKER_HOST, else the default socket). */
 export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint {
@@ -52,32 +52,16 @@ export class Engine {
     return r.data;
   }
 
-  private request(method: string, path: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        { ...this.endpoint, method, path, headers: { Host: "docker" }, timeout: this.timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-          );
-          res.on("error", reject);
-        },
+  private async request(method: string, path: string): Promise<RawResponse> {
+    try {
+      return await http10(this.endpoint, method, path, this.timeoutMs);
+    } catch (e) {
+      const code = e instanceof ConnectError ? e.code : undefined;
+      throw new DaemonUnavailableError(
+        `cannot reach the Docker daemon at ${this.describe()}: ${code ?? (e as Error).message}`,
+        { cause: e },
       );
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on("error", (e: NodeJS.ErrnoException) => {
-        reject(
-          new DaemonUnavailableError(
-            `cannot reach the Docker daemon at ${this.describe()}: ${e.code ?? e.message}`,
-            {
-              cause: e,
-            },
-          ),
-        );
-      });
-      req.end();
-    });
+    }
   }
 
   async ping(): Promise<void> {
