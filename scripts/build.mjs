@@ -49,6 +49,8 @@ const pinoWithoutTransports = {
 const args = process.argv.slice(2);
 const i = args.indexOf("--outfile");
 const outfile = i >= 0 ? args[i + 1] : "dist/imagekeeper.mjs";
+// --no-minify: for profiling (module boundaries stay visible as esbuild's "// src/…" comments).
+const minify = !args.includes("--no-minify");
 
 const result = await build({
   entryPoints: ["src/main.ts"],
@@ -59,7 +61,7 @@ const result = await build({
   // module into an init function, so only the command being run is evaluated.
   format: "cjs",
   target: "node20",
-  minify: true,
+  minify,
   legalComments: "none",
   charset: "utf8",
   plugins: [zodEnglishOnly, pinoWithoutTransports],
