@@ -55,6 +55,21 @@ function pullError(d: Daemon, ref: string, dir: string): string | undefined {
   }
 }
 
+/** `imagekeeper auth login` for the test registry, as the user would type it. */
+const login = (registry: string, passwordFile: string, dockerConfig: string, ...extra: string[]) => [
+  "auth",
+  "login",
+  ...extra,
+  "--registry",
+  registry,
+  "--username",
+  USER,
+  "--password-file",
+  passwordFile,
+  "--docker-config",
+  dockerConfig,
+];
+
 describe("auth login", () => {
   let reg: Registry;
   let d: Daemon;
@@ -94,18 +109,7 @@ describe("auth login", () => {
     const before = pullError(d, ref, dir);
     expect(before).toMatch(/unauthorized|no basic auth credentials/);
 
-    const r = ik([
-      "auth",
-      "login",
-      "--registry",
-      reg.host,
-      "--username",
-      USER,
-      "--password-file",
-      passwordFile,
-      "--docker-config",
-      dir,
-    ]);
+    const r = ik(login(reg.host, passwordFile, dir));
     expect(r.stderr).not.toMatch(/"level":50/);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`wrote ${reg.host} credentials for ${USER}`);
@@ -137,19 +141,7 @@ describe("auth login", () => {
 
   it("--verify accepts the right password and the pull works", () => {
     const dir = path.join(work, "verified");
-    const r = ik([
-      "auth",
-      "login",
-      "--verify",
-      "--registry",
-      reg.host,
-      "--username",
-      USER,
-      "--password-file",
-      passwordFile,
-      "--docker-config",
-      dir,
-    ]);
+    const r = ik(login(reg.host, passwordFile, dir, "--verify"));
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("the registry accepted the credentials");
     expectNoSecret(r);
@@ -165,19 +157,7 @@ describe("auth login", () => {
     const original = JSON.stringify({ auths: { [reg.host]: { auth: "b2xkOm9sZA==" } } });
     writeFileSync(path.join(dir, "config.json"), original, { mode: 0o600 });
 
-    const r = ik([
-      "auth",
-      "login",
-      "--verify",
-      "--registry",
-      reg.host,
-      "--username",
-      USER,
-      "--password-file",
-      wrongFile,
-      "--docker-config",
-      dir,
-    ]);
+    const r = ik(login(reg.host, wrongFile, dir, "--verify"));
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${reg.host} rejected the credentials of user "${USER}"`);
     expect(r.stderr).toContain("nothing was written");
@@ -185,19 +165,7 @@ describe("auth login", () => {
     expect(readFileSync(path.join(dir, "config.json"), "utf8")).toBe(original);
 
     const fresh = path.join(work, "wrong-fresh");
-    const r2 = ik([
-      "auth",
-      "login",
-      "--verify",
-      "--registry",
-      reg.host,
-      "--username",
-      USER,
-      "--password-file",
-      wrongFile,
-      "--docker-config",
-      fresh,
-    ]);
+    const r2 = ik(login(reg.host, wrongFile, fresh, "--verify"));
     expect(r2.status).toBe(2);
     expect(existsSync(fresh)).toBe(false);
   });
@@ -207,18 +175,7 @@ describe("auth login", () => {
     mkdirSync(dir, { mode: 0o700 });
     const damaged = '{"auths": {"ghcr.io": {"auth": "c29tZW9uZTplbHNl"}},';
     writeFileSync(path.join(dir, "config.json"), damaged, { mode: 0o600 });
-    const r = ik([
-      "auth",
-      "login",
-      "--registry",
-      reg.host,
-      "--username",
-      USER,
-      "--password-file",
-      passwordFile,
-      "--docker-config",
-      dir,
-    ]);
+    const r = ik(login(reg.host, passwordFile, dir));
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(path.join(dir, "config.json"));
     expect(r.stderr).toContain("fix:");
@@ -238,18 +195,7 @@ describe("auth login", () => {
     const dir = path.join(work, "helper");
     mkdirSync(dir, { mode: 0o700 });
     writeFileSync(path.join(dir, "config.json"), JSON.stringify({ credHelpers: { [reg.host]: "pass" } }));
-    const r = ik([
-      "auth",
-      "login",
-      "--registry",
-      reg.host,
-      "--username",
-      USER,
-      "--password-file",
-      passwordFile,
-      "--docker-config",
-      dir,
-    ]);
+    const r = ik(login(reg.host, passwordFile, dir));
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("docker-credential-pass");
     expect(JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8")).credHelpers).toEqual({
@@ -277,26 +223,13 @@ describe("auth login --verify with token auth (the Docker Hub flow)", () => {
     await reg?.stop();
   });
 
-  const login = (file: string, dir: string) =>
-    ik([
-      "auth",
-      "login",
-      "--verify",
-      "--registry",
-      reg.host,
-      "--username",
-      USER,
-      "--password-file",
-      file,
-      "--docker-config",
-      dir,
-    ]);
+  const verifiedLogin = (file: string, dir: string) => ik(login(reg.host, file, dir, "--verify"));
 
   it("rejects a wrong password at the token service and writes nothing", () => {
     const wrongFile = path.join(work, "wrong");
     writeFileSync(wrongFile, "not-the-token", { mode: 0o600 });
     const dir = path.join(work, "wrong-docker");
-    const r = login(wrongFile, dir);
+    const r = verifiedLogin(wrongFile, dir);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`rejected the credentials of user "${USER}" (HTTP 401 from the token service`);
     expect(existsSync(dir)).toBe(false);
@@ -319,7 +252,7 @@ describe("auth login --verify with token auth (the Docker Hub flow)", () => {
     })();
     expect(denied).toMatch(/unauthorized|authentication required|denied/);
 
-    const r = login(passwordFile, dir);
+    const r = verifiedLogin(passwordFile, dir);
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("the registry accepted the credentials");
     expectNoSecret(r);
