@@ -62,12 +62,20 @@ const result = await build({
   format: "cjs",
   target: "node20",
   minify,
+  // The program runs inside vm.Script, which has no dynamic-import callback: every import() must
+  // become a require() (esbuild keeps import() of Node built-ins otherwise).
+  supported: { "dynamic-import": false },
   legalComments: "none",
   charset: "utf8",
   plugins: [zodEnglishOnly, pinoWithoutTransports],
   logLevel: "warning",
 });
-const program = `(function (exports, require, module, __filename, __dirname) {${result.outputFiles[0].text}\n})`;
+const code = result.outputFiles[0].text;
+const dynamicImport = /(?<![.\w$])import\((?!\))/.exec(code);
+if (dynamicImport) {
+  throw new Error(`the bundle still has a dynamic import() near: ${code.slice(dynamicImport.index, dynamicImport.index + 60)}`);
+}
+const program = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 const id = createHash("sha256").update(program).digest("hex").slice(0, 16);
 
 const loader = `#!/usr/bin/env node
