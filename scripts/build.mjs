@@ -73,7 +73,9 @@ const result = await build({
 const code = result.outputFiles[0].text;
 const dynamicImport = /(?<![.\w$])import\((?!\))/.exec(code);
 if (dynamicImport) {
-  throw new Error(`the bundle still has a dynamic import() near: ${code.slice(dynamicImport.index, dynamicImport.index + 60)}`);
+  throw new Error(
+    `the bundle still has a dynamic import() near: ${code.slice(dynamicImport.index, dynamicImport.index + 60)}`,
+  );
 }
 const program = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 const id = createHash("sha256").update(program).digest("hex").slice(0, 16);
