@@ -84,7 +84,7 @@ export async function executePlan(plan: readonly PlannedImage[], o: ExecuteOptio
       if (r.aborted) return aborted(img, attempts, elapsed());
       const c = classify(`${r.stderr}\n${r.stdout}`);
       allowed = Math.min(allowed, attemptsFor(c.retry, o.maxAttempts));
-      logger().warn({ ref: img.ref, attempt: attempts, errorClass: c.cls, error: c.message }, "pull failed");
+      // The final failure is reported once, by the caller's image line; only retries are logged here.
       if (attempts >= allowed) {
         if (GLOBAL.has(c.cls)) stopReason = `not started: an earlier pull failed with ${c.cls}`;
         return {
@@ -97,7 +97,10 @@ export async function executePlan(plan: readonly PlannedImage[], o: ExecuteOptio
         };
       }
       const wait = backoffDelay(attempts + 1, o.backoff, o.random);
-      logger().info({ ref: img.ref, nextAttempt: attempts + 1, waitMs: wait }, "retrying after backoff");
+      logger().warn(
+        { ref: img.ref, attempt: attempts, errorClass: c.cls, error: c.message, waitMs: wait },
+        "pull failed; retrying after backoff",
+      );
       try {
         await sleep(wait, ac.signal);
       } catch {
