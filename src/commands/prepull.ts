@@ -7,28 +7,18 @@ import { dedupeImages, planPulls } from "../pull/plan.js";
 import { imageLine, planText, reportResult, summary } from "../pull/render.js";
 import type { ImageResult, PrepullReport } from "../pull/report.js";
 import { applyPrepull, updateLedger } from "../state/ledger.js";
-import { parseDuration } from "../util/duration.js";
+import { durationMs } from "../util/duration.js";
 import { intFlag, parseFlags } from "./flags.js";
 import { resolveSelection, selectionHelp, selectionOptions, selectionSchema } from "./selection.js";
 import type { CommandSpec } from "./types.js";
 
-const durationFlag = z
-  .string()
-  .transform((s, ctx) => {
-    const ms = parseDuration(s);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: "custom", message: `"${s}" is not a duration (write e.g. 90s, 10m, 1h)` });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .optional();
+const positiveDuration = durationMs.refine((ms) => ms > 0, "must be longer than zero").optional();
 
 const prepullSchema = selectionSchema.extend({
   concurrency: intFlag(1, 32).optional(),
   "pull-policy": z.enum(["auto", "missing", "always"]).optional(),
   retries: intFlag(1, 20).optional(),
-  timeout: durationFlag,
+  timeout: positiveDuration,
   "dry-run": z.boolean().optional(),
 });
 

@@ -32,13 +32,6 @@ export const dockerArgs = {
     "config",
     ...files.flatMap((f) => ["--compose-file", f]),
   ],
-  login: (registry: string, username: string): string[] => [
-    "login",
-    "--username",
-    username,
-    "--password-stdin",
-    registry,
-  ],
 } as const;
 
 /** A duration as Go's time.ParseDuration reads it, in whole seconds. */

@@ -64,14 +64,6 @@ export class Engine {
     }
   }
 
-  async ping(): Promise<void> {
-    const { status } = await this.request("GET", "/_ping");
-    if (status !== 200)
-      throw new DaemonUnavailableError(
-        `the Docker daemon at ${this.describe()} answered ${status} to a ping`,
-      );
-  }
-
   inspectImage(ref: string): Promise<ImageInspect | undefined> {
     return this.get(`/images/${encodeURIComponent(ref)}/json`, imageInspectSchema);
   }

@@ -36,8 +36,8 @@ export interface FaultProxy {
   rules: FaultRule[];
   /** Drop all rules and end stalled requests (so one test's stall does not linger into the next). */
   reset(): void;
-  /** Requests to manifests or blobs (what a pull costs the registry). */
-  registryHits(): LoggedRequest[];
+  /** Requests to manifests or blobs (what a pull costs the registry), from log index `since`. */
+  registryHits(since?: number): LoggedRequest[];
   close(): Promise<void>;
 }
 
@@ -115,7 +115,7 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
       for (const r of stalled) r.socket?.destroy();
       stalled.clear();
     },
-    registryHits: () => log.filter((l) => /\/(manifests|blobs)\//.test(l.path)),
+    registryHits: (since = 0) => log.slice(since).filter((l) => /\/(manifests|blobs)\//.test(l.path)),
     async close() {
       for (const r of stalled) r.socket?.destroy();
       server.closeAllConnections();

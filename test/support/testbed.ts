@@ -434,12 +434,6 @@ export async function pushImage(
   };
 }
 
-/** Delete a tag's manifest from the registry (to make a tag "not found"). */
-export async function deleteManifest(registry: string, name: string, digest: string): Promise<void> {
-  const r = await registryRequest(`http://${registry}/v2/${name}/manifests/${digest}`, "DELETE");
-  if (r.status !== 202) throw new Error(`manifest delete: ${r.status} ${r.body}`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Loop-mounted small filesystems (disk pressure)
 
