@@ -9,19 +9,13 @@ import { dockerEndpoint, Engine } from "../docker/engine.js";
 import { ToolError } from "../errors.js";
 import { listLeases, tryExclusive } from "../lease/lease.js";
 import { logger } from "../log.js";
+import type { PruneOutcome } from "../model/prune-outcome.js";
 import { recordPruneMetrics } from "../metrics/textfile.js";
 import { type ExecutionResult, executePlan } from "../prune/execute.js";
 import { listImageIds, readContainers, readImages, readServices } from "../prune/facts.js";
 import { type DiskUsage, measureDisk, roundPercent } from "../prune/measure.js";
 import { specNamesImage } from "../prune/names.js";
-import {
-  blockedSummary,
-  decideGate,
-  type ImageFact,
-  type PruneOutcome,
-  type PrunePlan,
-  planPrune,
-} from "../prune/plan.js";
+import { blockedSummary, decideGate, type ImageFact, type PrunePlan, planPrune } from "../prune/plan.js";
 import { dryRunResultOf, renderPlan, renderResult, resultOf } from "../prune/report.js";
 import { windowState } from "../prune/window.js";
 import { recordPrune } from "../state/last-prune.js";

@@ -8,7 +8,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import { logger } from "../log.js";
-import { OUTCOMES, type PruneOutcome } from "../prune/plan.js";
+import { OUTCOMES, type PruneOutcome } from "../model/prune-outcome.js";
 import { ERROR_CLASSES, type PrepullReport } from "../pull/report.js";
 import { writeFileAtomic } from "../state/atomic.js";
 import { ensureSharedDir } from "../state/dirs.js";

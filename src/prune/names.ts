@@ -1,7 +1,7 @@
 // Image names as prune sees them: the `repository:tag` names `docker images` shows (what
 // `prune.keep` patterns match), matching swarm service specs and ledger references to local images,
 // and the arguments that remove an image without --force. Pure.
-import { parseReference } from "../pull/reference.js";
+import { parseReference } from "../model/reference.js";
 
 /** `docker images` prints untagged images of a repository as REPOSITORY=repo, TAG=<none>. */
 export const NONE = "<none>";

@@ -18,6 +18,7 @@ import { bytesToReach, type DiskUsage, roundPercent } from "./measure.js";
 import { displayNames, globMatch, referenceKey, removalArgs, specNamesImage } from "./names.js";
 import { evictionOrder, type OrderClass } from "./order.js";
 import type { WindowState } from "./window.js";
+import type { PruneOutcome } from "../model/prune-outcome.js";
 
 export type PruneConfig = Config["prune"];
 
@@ -62,9 +63,6 @@ export interface PruneFacts {
   /** Live run leases (empty when the caller holds the exclusive prune lock). */
   leases: LeaseInfo[];
 }
-
-export const OUTCOMES = ["no-pressure", "deferred", "outside-window", "pruned", "insufficient"] as const;
-export type PruneOutcome = (typeof OUTCOMES)[number];
 
 export type Gate =
   | { proceed: false; outcome: "no-pressure" | "outside-window" | "deferred"; reason: string }

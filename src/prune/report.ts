@@ -2,17 +2,11 @@
 // (docs/prune.md documents it); otherwise a short summary, and with `--dry-run` the whole plan, one
 // line per image: order, kept or removable, size, last use, name and reason.
 import { z } from "zod";
+import { OUTCOMES, type PruneOutcome } from "../model/prune-outcome.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
 import type { ExecutionResult } from "./execute.js";
 import { type DiskUsage, roundPercent } from "./measure.js";
-import {
-  describeBlocked,
-  OUTCOMES,
-  type PlannedImage,
-  type PruneOutcome,
-  type PrunePlan,
-  reasonText,
-} from "./plan.js";
+import { describeBlocked, type PlannedImage, type PrunePlan, reasonText } from "./plan.js";
 
 const usageSchema = z.strictObject({ usedPercent: z.number(), freeBytes: z.number().int() });
 const entrySchema = z.strictObject({ ref: z.string(), id: z.string(), reason: z.string() });

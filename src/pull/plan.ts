@@ -2,7 +2,7 @@
 // decide for each image whether to pull and why. The executor carries the plan out; --dry-run
 // prints it.
 import type { ServiceImage } from "../recipe/resolve.js";
-import { type ImageRef, parseReference, pinKind } from "./reference.js";
+import { type ImageRef, parseReference, pinKind } from "../model/reference.js";
 
 export type PullPolicy = "auto" | "missing" | "always";
 

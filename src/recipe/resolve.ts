@@ -13,7 +13,7 @@ import { dockerArgs } from "../docker/cli.js";
 import { InputError, ToolError } from "../errors.js";
 import { run } from "../exec.js";
 import { logger } from "../log.js";
-import { parseReference } from "../pull/reference.js";
+import { parseReference } from "../model/reference.js";
 import { writeFileAtomic } from "../state/atomic.js";
 import { ensureSharedDir } from "../state/dirs.js";
 import { which } from "../util/which.js";

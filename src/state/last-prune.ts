@@ -4,7 +4,7 @@
 // reported and replaced by the next prune, never fatal.
 import path from "node:path";
 import { z } from "zod";
-import { OUTCOMES } from "../prune/plan.js";
+import { OUTCOMES } from "../model/prune-outcome.js";
 import { writeFileAtomic } from "./atomic.js";
 import { ensureSharedDir } from "./dirs.js";
 import { withFileLock } from "./lockfile.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseReference, pinKind } from "../../src/pull/reference.js";
+import { parseReference, pinKind } from "../../src/model/reference.js";
 
 const D = `sha256:${"a".repeat(64)}`;
 
