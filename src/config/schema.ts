@@ -75,6 +75,12 @@ export const configSchema = z.strictObject({
       ttl: durationMs.prefault("6h"),
     })
     .prefault({}),
+  ledger: z
+    .strictObject({
+      /** Forget images gone, and app+role image sets not renewed, for longer than this. */
+      horizon: durationMs.prefault("30d"),
+    })
+    .prefault({}),
   metrics: z
     .strictObject({
       /** Prometheus textfile (node_exporter textfile collector), written atomically. */
