@@ -46,12 +46,11 @@ describe("ledger", () => {
     expect(r.problem).toMatch(/not valid JSON/);
     expect(readdirSync(state).some((n) => n.startsWith("ledger.json.damaged-"))).toBe(true);
     expect(JSON.parse(readFileSync(path.join(state, "ledger.json"), "utf8"))).toEqual({
-      version: 1,
-      recipes: {},
+      version: 2,
       images: {},
-      firstSeen: {},
+      needs: {},
     });
-    writeFileSync(path.join(state, "ledger.json"), '{"version": 2}');
+    writeFileSync(path.join(state, "ledger.json"), '{"version": 3}');
     expect(readLedger(state).problem).toMatch(/ledger\.json does not match its schema/);
   });
 });
