@@ -49,6 +49,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./prune.js")).pruneCommand,
   },
   {
+    name: "watch",
+    summary: "record image uses from the engine's events (a long-running service)",
+    load: async () => (await import("./watch.js")).watchCommand,
+  },
+  {
     name: "status",
     summary: "disk usage, live leases, last prune, ledger size",
     load: async () => (await import("./status.js")).statusCommand,

@@ -8,6 +8,7 @@ import { windowState } from "../prune/window.js";
 import { pruneRecordSchema, readPruneState } from "../state/last-prune.js";
 import { readLedger } from "../state/ledger.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
+import { readWatchState, watchRunning } from "../watch/state.js";
 import { parseFlags } from "./flags.js";
 import type { CommandSpec } from "./types.js";
 
@@ -15,7 +16,8 @@ const HELP = `Usage: imagekeeper status [--json]
 
 Shows the filesystem holding Docker's root dir against the prune watermarks, live run leases
 (id, pid, command, since), the last prune's outcome and the bytes it freed (measured), the
-prepull ledger's size and the next opening of prune.window. Changes nothing.
+prepull ledger's size, the next opening of prune.window, and whether imagekeeper watch is
+running and its last event. Changes nothing.
 Exit 0, 2 bad config, 3 Docker daemon unreachable.`;
 
 export const statusSchema = z.strictObject({
@@ -53,6 +55,17 @@ export const statusSchema = z.strictObject({
     closesAt: z.string().nullable(),
     nextOpen: z.string().nullable(),
   }),
+  /** `imagekeeper watch` (docs/watch.md): is it running, and how far has it got. */
+  watch: z.strictObject({
+    /** A watch holds STATE_DIR/watch.lock now (the kernel's word). */
+    running: z.boolean(),
+    /** Following the daemon's events, as of watch's last write (null: watch never ran). */
+    connected: z.boolean().nullable(),
+    /** The last engine event recorded (ISO), from STATE_DIR/watch.json. */
+    lastEventAt: z.string().nullable(),
+    /** The last reconciliation from the containers and images present. */
+    reconciledAt: z.string().nullable(),
+  }),
   /** Damaged state files and similar: each names the file. */
   problems: z.array(z.string()),
 });
@@ -77,6 +90,8 @@ export const statusCommand: CommandSpec = {
     ]);
     const ledger = readLedger(config.stateDir);
     const pruneState = readPruneState(config.stateDir);
+    const watchState = readWatchState(config.stateDir);
+    const running = await watchRunning(config.stateDir);
     const level =
       disk.usedPercent >= p.criticalWatermarkPercent
         ? "critical"
@@ -113,7 +128,15 @@ export const statusCommand: CommandSpec = {
         closesAt: window.closesAt,
         nextOpen: window.nextOpen,
       },
-      problems: [ledger.problem, pruneState.problem].filter((x): x is string => x !== undefined),
+      watch: {
+        running,
+        connected: running ? (watchState.state?.connected ?? null) : watchState.state ? false : null,
+        lastEventAt: watchState.state?.lastEventAt ?? null,
+        reconciledAt: watchState.state?.reconciledAt ?? null,
+      },
+      problems: [ledger.problem, pruneState.problem, watchState.problem].filter(
+        (x): x is string => x !== undefined,
+      ),
     });
     ctx.out(f.json ? `${JSON.stringify(status)}\n` : renderStatus(status, now));
     return { kind: "ok" };
@@ -160,6 +183,15 @@ export function renderStatus(s: Status, now: Date): string {
     w.cron === null
       ? "window   none configured: routine prunes may run at any time"
       : `window   "${w.cron}" for ${formatDuration(w.durationMs)}: ${w.open ? `open until ${w.closesAt}` : "closed"}${w.nextOpen ? `; next opens ${w.nextOpen}` : ""}`,
+  );
+  const wa = s.watch;
+  const lastEvent = wa.lastEventAt
+    ? `last event ${ago(wa.lastEventAt)} (${wa.lastEventAt})`
+    : "no event recorded yet";
+  lines.push(
+    wa.running
+      ? `watch    running${wa.connected === false ? ", waiting for the Docker daemon" : ""}; ${lastEvent}`
+      : `watch    not running: uses come from prepull only${wa.lastEventAt ? `; ${lastEvent}` : ""}`,
   );
   for (const p of s.problems) lines.push(`problem  ${p}`);
   return `${lines.join("\n")}\n`;

@@ -151,6 +151,7 @@ describe("renderStatus", () => {
         closesAt: null,
         nextOpen: "2025-03-02T04:30:00.000Z",
       },
+      watch: { running: true, connected: true, lastEventAt: "2025-03-01T11:59:30.000Z", reconciledAt: null },
       problems: [],
     };
     const t = renderStatus(s, NOW);
@@ -163,5 +164,6 @@ describe("renderStatus", () => {
     expect(t).toMatch(/last removal run: pruned 1d0h ago, freed 3\.0 GiB \(measured\), 7 image\(s\) removed/);
     expect(t).toMatch(/deferred 3 times in a row/);
     expect(t).toMatch(/window {3}"30 4 \* \* \*" for 2h0m: closed; next opens 2025-03-02T04:30:00.000Z/);
+    expect(t).toMatch(/watch {4}running; last event 30\.0s ago \(2025-03-01T11:59:30.000Z\)/);
   });
 });
