@@ -62,13 +62,25 @@ export interface PruneFacts {
   window: WindowState;
   /** Live run leases (empty when the caller holds the exclusive prune lock). */
   leases: LeaseInfo[];
+  /**
+   * Images this prune must keep whatever the policy says: a gap prune before a prepull protects
+   * that prepull's own images (src/prune/gap-prune.ts). Keep code "reserved".
+   */
+  reserved?: readonly { id: string; reason: string }[];
 }
 
 export type Gate =
   | { proceed: false; outcome: "no-pressure" | "outside-window" | "deferred"; reason: string }
   | { proceed: true; level: "routine" | "critical"; reason: string };
 
-export const KEEP_CODES = ["in-use", "service", "service-rollback", "keep-pattern", "too-young"] as const;
+export const KEEP_CODES = [
+  "in-use",
+  "service",
+  "service-rollback",
+  "keep-pattern",
+  "reserved",
+  "too-young",
+] as const;
 export type KeepCode = (typeof KEEP_CODES)[number];
 export type RemoveCode = "dangling" | OrderClass;
 
@@ -270,6 +282,8 @@ function protection(
     const n = names.find((name) => globMatch(p, name));
     if (n) return { code: "keep-pattern", reason: `${n} matches prune.keep pattern "${p}"` };
   }
+  const reserved = f.reserved?.find((r) => r.id === img.id);
+  if (reserved) return { code: "reserved", reason: reserved.reason };
   if (nowMs - last.ms < cfg.minAge)
     return {
       code: "too-young",
