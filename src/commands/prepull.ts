@@ -97,6 +97,10 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
       return { kind: "ok" };
     }
 
+    // Room first: a prune in the gap between runs when these pulls would reach the high watermark
+    // (docs/prune.md). Loaded only when something is to be pulled: a warm prepull stays lean.
+    if (plan.some((p) => p.action === "pull"))
+      await (await import("../prune/gap-prune.js")).gapPruneBeforePull(ctx, plan);
     const tty = ctx.isTTY && !f.json;
     const results = await executePlan(plan, {
       docker: docker(ctx.config.docker),
