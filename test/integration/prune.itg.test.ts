@@ -86,7 +86,9 @@ function writeConfig(prune: Record<string, unknown>): void {
   writeFileSync(
     configFile,
     JSON.stringify({
-      prune: { minAge: "1h", keep: ["*/keep/traefik:*"], chunkSize: 1, ...prune },
+      // beforeRuns off: the run lease started below must not prune in the gap before it (that is
+      // test/integration/gap-prune.itg.test.ts's subject); these tests are about the prune command.
+      prune: { minAge: "1h", keep: ["*/keep/traefik:*"], chunkSize: 1, beforeRuns: false, ...prune },
       metrics: { textfile },
     }),
   );
