@@ -211,6 +211,10 @@ export class Follower {
           "watch: image already gone; nothing recorded",
         );
     }
+    this.o.log.debug(
+      { event: `${ev.type} ${ev.action}`, actor: ev.actor, timeNano: ev.timeNano.toString() },
+      "watch: event",
+    );
     this.pos = advance(this.pos, ev);
     this.counters.events[ev.action] = (this.counters.events[ev.action] ?? 0) + 1;
     this.counters.lastEventMs = ev.at;

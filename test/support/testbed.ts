@@ -152,6 +152,14 @@ export interface Daemon {
   swarmInit(): Promise<void>;
   /** The same, without blocking the event loop. Rejects with docker's stderr on failure. */
   dockerAsync(args: string[], opts?: { env?: Record<string, string> }): Promise<string>;
+  /**
+   * Stop dockerd by its PID (SIGTERM, as systemd does; it waits for the exit) and start it again on
+   * the same data root, socket and config: images, containers and swarm state survive, its
+   * in-memory event log does not. `pid` is the new process's afterwards.
+   */
+  restart(opts?: { downMs?: number }): Promise<void>;
+  /** Stop dockerd by its PID and keep it stopped (start it again with restart()). */
+  halt(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -181,32 +189,36 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     }),
   );
   const logFile = path.join(dir, "dockerd.log");
-  const log = createWriteStream(logFile);
-  const child = spawn(
-    DOCKERD,
-    [
-      "--config-file",
-      configFile,
-      "--data-root",
-      dataRoot,
-      "--exec-root",
-      execRoot,
-      "--pidfile",
-      path.join(dir, "dockerd.pid"),
-      "-H",
-      `unix://${socket}`,
-      "--bridge=none",
-      "--iptables=false",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  await waitFor(
-    "dockerd",
-    async () => (await httpStatus({ socketPath: socket, path: "/_ping" })) === 200,
-    60_000,
-  );
+  const log = createWriteStream(logFile, { flags: "a" });
+  const launch = async (): Promise<ChildProcess> => {
+    const c = spawn(
+      DOCKERD,
+      [
+        "--config-file",
+        configFile,
+        "--data-root",
+        dataRoot,
+        "--exec-root",
+        execRoot,
+        "--pidfile",
+        path.join(dir, "dockerd.pid"),
+        "-H",
+        `unix://${socket}`,
+        "--bridge=none",
+        "--iptables=false",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    c.stdout?.pipe(log, { end: false });
+    c.stderr?.pipe(log, { end: false });
+    await waitFor(
+      "dockerd",
+      async () => (await httpStatus({ socketPath: socket, path: "/_ping" })) === 200,
+      60_000,
+    );
+    return c;
+  };
+  let child = await launch();
   const home = path.join(dir, "home");
   mkdirSync(path.join(home, ".docker"), { recursive: true });
   const env = {
@@ -217,7 +229,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const daemon: Daemon = {
     socket,
     env,
-    pid: child.pid!,
+    get pid() {
+      return child.pid!;
+    },
     dataRoot,
     dir,
     logFile,
@@ -249,6 +263,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
           else resolve(stdout);
         });
       });
+    },
+    async halt() {
+      await stopPid(child);
+    },
+    async restart(o = {}) {
+      await stopPid(child);
+      if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
+      child = await launch();
     },
     async stop() {
       await stopPid(child);
