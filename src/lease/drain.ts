@@ -125,8 +125,11 @@ export async function enterGate(
   const sig = opts.signal ? { signal: opts.signal } : {};
   try {
     const first = await lockFd(fd, "shared", sig);
-    if (first === "aborted") return leaveWith(undefined);
     if (first === "locked") return { waitedMs: 0, passed: true, leave };
+    if (first === "aborted") {
+      leave();
+      return undefined;
+    }
     const drain = await liveDrainRecord(runDir);
     const started = performance.now();
     logger().info(
@@ -135,27 +138,23 @@ export async function enterGate(
     );
     const second = opts.waitMs > 0 ? await lockFd(fd, "shared", { waitMs: opts.waitMs, ...sig }) : "busy";
     const waitedMs = Math.round(performance.now() - started);
-    if (second === "aborted") return leaveWith(undefined);
-    if (second === "busy") {
-      logger().warn(
+    if (second === "locked") {
+      logger().info(
         { waitedMs },
-        `${opts.what}: the gap prune had not finished after ${formatDuration(opts.waitMs)}; going ahead of it`,
+        `${opts.what}: the gap prune finished after ${formatDuration(waitedMs)}; proceeding`,
       );
-      leave();
-      return { waitedMs, passed: false, leave };
+      return { waitedMs, passed: true, leave };
     }
-    logger().info(
+    leave();
+    if (second === "aborted") return undefined;
+    logger().warn(
       { waitedMs },
-      `${opts.what}: the gap prune finished after ${formatDuration(waitedMs)}; proceeding`,
+      `${opts.what}: the gap prune had not finished after ${formatDuration(opts.waitMs)}; going ahead of it`,
     );
-    return { waitedMs, passed: true, leave };
+    return { waitedMs, passed: false, leave };
   } catch (e) {
     leave();
     throw e;
-  }
-  function leaveWith<T>(v: T): T {
-    leave();
-    return v;
   }
 }
 

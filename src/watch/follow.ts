@@ -121,10 +121,12 @@ export class Follower {
       metrics = setInterval(() => void this.metrics(), this.o.metricsMs);
     }
     let backoff = BACKOFF_FIRST_MS;
+    // Without a saved position, from this start on: until the first event is applied, every
+    // reconnect replays from here too (not from the reconnect), so nothing after the start is lost.
+    const startMs = this.now();
     try {
       while (!signal.aborted) {
-        const attemptMs = this.now();
-        const since = resumeSince(this.pos, attemptMs);
+        const since = resumeSince(this.pos, startMs);
         const conn = new AbortController();
         this.connection = conn;
         const onAbort = () => conn.abort();
