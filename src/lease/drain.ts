@@ -11,7 +11,7 @@
 // Why this cannot deadlock or starve, and what the bounds are: docs/leases.md, "The drain".
 // drain.lock never grants anything by itself: lease.lock alone keeps prunes and runs apart, so a
 // bug here could delay a run or a prune, never let a removal overlap a lease.
-import { constants, fchmodSync, openSync } from "node:fs";
+import { constants, fchmodSync, openSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { ToolError } from "../errors.js";
@@ -28,12 +28,27 @@ import {
   publishRecord,
   readRecord,
   releaseHeld,
+  unlinkIfSame,
 } from "./records.js";
 import { accessHint, ensureRunDir, LEASE_ID_PATTERN, LOCK_FILE_MODE } from "./rundir.js";
 
 export const drainLockFile = (runDir: string) => path.join(runDir, "drain.lock");
-/** Who is draining, for the message of a run that waits (like exclusive.json: decides nothing). */
-export const drainRecordFile = (runDir: string) => path.join(runDir, "drain.json");
+/**
+ * Who is draining (drain.<pid>.json), for the message of a run that waits, like exclusive.json; and
+ * its existence is the gate's fast path (enterGate). One per drainer, so that a second drainer
+ * waiting behind the first never replaces or removes the first one's.
+ */
+export const drainRecordFile = (runDir: string, pid: number) => path.join(runDir, `drain.${pid}.json`);
+const DRAIN_RECORD = /^drain\.\d+\.json$/;
+
+/** The drain records present (held or stale), by file name. */
+function drainRecordNames(runDir: string): string[] {
+  try {
+    return readdirSync(runDir).filter((n) => DRAIN_RECORD.test(n));
+  } catch {
+    return []; // no run dir yet: nobody drains
+  }
+}
 
 /** The environment variable `imagekeeper run` sets for its command: the id of the lease it holds. */
 export const LEASE_ENV = "IMAGEKEEPER_LEASE";
@@ -74,10 +89,20 @@ function drainFileError(file: string, runDir: string, e: unknown): ToolError {
 
 /** The live drain's record, if any (a record counts only while its holder keeps it locked). */
 export async function liveDrainRecord(runDir: string): Promise<DrainRecord | undefined> {
-  const r = await readRecord(drainRecordFile(runDir)).catch(() => undefined);
-  if (!r?.held) return undefined;
-  const p = drainRecordSchema.safeParse(r.raw);
-  return p.success ? p.data : undefined;
+  let live: DrainRecord | undefined;
+  for (const name of drainRecordNames(runDir)) {
+    const file = path.join(runDir, name);
+    const r = await readRecord(file).catch(() => undefined);
+    if (!r) continue;
+    if (!r.held) {
+      // A SIGKILLed drainer's: removed, so that runs take the gate's fast path again.
+      unlinkIfSame(file, r.ino);
+      continue;
+    }
+    const p = drainRecordSchema.safeParse(r.raw);
+    if (p.success && (!live || p.data.since < live.since)) live = p.data;
+  }
+  return live;
 }
 
 const describeDrain = (d: DrainRecord | undefined) =>
@@ -115,6 +140,9 @@ export async function enterGate(
   runDir: string,
   opts: { waitMs: number; signal?: AbortSignal; what: string },
 ): Promise<GatePass | undefined> {
+  // Fast path, no lock taken: no drain announced (drainers publish drain.<pid>.json before they take
+  // drain.lock). Saves a run one flock(1) process on a host that is not draining.
+  if (drainRecordNames(runDir).length === 0) return { waitedMs: 0, passed: true, leave: () => {} };
   const fd = openDrainLock(runDir);
   let open = true;
   const leave = () => {
@@ -125,7 +153,11 @@ export async function enterGate(
   const sig = opts.signal ? { signal: opts.signal } : {};
   try {
     const first = await lockFd(fd, "shared", sig);
-    if (first === "locked") return { waitedMs: 0, passed: true, leave };
+    if (first === "locked") {
+      // Not draining now; a stale record (a SIGKILLed drainer) is cleaned up on the way.
+      await liveDrainRecord(runDir);
+      return { waitedMs: 0, passed: true, leave };
+    }
     if (first === "aborted") {
       leave();
       return undefined;
@@ -198,6 +230,9 @@ export async function drainAndLock(
     closeLockFile(fd);
   };
   try {
+    // The record first, then the lock: a run that does not see the record yet (enterGate's fast
+    // path) is one this drain then waits for, like any run that came before it.
+    record = await publishDrainRecord(runDir, opts.what);
     let r = await lockFd(fd, "exclusive", sig);
     if (r === "busy") {
       opts.onWait?.({ for: "drain", drain: await liveDrainRecord(runDir) });
@@ -207,7 +242,6 @@ export async function drainAndLock(
       releaseDrain();
       return { ok: false, why: r === "aborted" ? "aborted" : "timeout", waitedMs: waited(), leases: [] };
     }
-    record = await publishDrainRecord(runDir, opts.what);
     const live = await listLeases(runDir);
     if (live.length) opts.onWait?.({ for: "leases", leases: live });
     const ex = await tryExclusive(runDir, { waitMs: left(), ...sig });
@@ -242,9 +276,10 @@ async function publishDrainRecord(runDir: string, what: string): Promise<Held | 
   try {
     const me = identify(process.pid);
     if (!me) return undefined;
-    const p = await prepareRecord(drainRecordFile(runDir));
+    const file = drainRecordFile(runDir, process.pid);
+    const p = await prepareRecord(file);
     try {
-      return publishRecord(p, drainRecordFile(runDir), {
+      return publishRecord(p, file, {
         v: 1,
         ...me,
         since: new Date().toISOString(),

@@ -135,13 +135,16 @@ export class Follower {
         try {
           await this.reconcile();
           this.connected(since);
-          backoff = BACKOFF_FIRST_MS;
           void this.metrics();
+          const connectedAt = this.now();
           await this.o.engine.events(
             { since, filters: EVENT_FILTERS },
             (line) => this.enqueue(() => this.handle(line)),
             { signal: conn.signal },
           );
+          // Back to a short retry only after a connection that held for a while: a daemon that
+          // accepts and drops at once is retried at the growing interval, not every second.
+          if (this.now() - connectedAt >= BACKOFF_MAX_MS) backoff = BACKOFF_FIRST_MS;
           reason = this.stalled
             ? "an event's image could not be looked up"
             : "the daemon closed the event stream";

@@ -4,7 +4,7 @@
 // lines stands in for the removals). No Docker: prune.beforeRuns is off for the runs themselves, so
 // only the drain is under test. Scenarios first, then a seeded random race.
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -110,6 +110,8 @@ describe("the drain", () => {
     // The prune came between a and b: it neither overlapped a nor let b in first.
     expect(lines(log)).toEqual(["E R a", "X R a", "E P p", "X P p", "E R b", "X R b"]);
     expect(b.stderr()).toMatch(/the gap prune finished after/);
+    // The drain's record is gone with it: the next run passes the gate without a lock.
+    expect(readdirSync(rd).filter((f) => f.startsWith("drain.") && f.endsWith(".json"))).toEqual([]);
   });
 
   it("a run inside a lease never waits for a drain (the drain waits for that lease)", async () => {
@@ -182,8 +184,12 @@ describe("the drain", () => {
     expect((await b.done).code).toBe(0);
     writeFileSync(flag, "");
     await a.done;
-    expect(existsSync(path.join(rd, "drain.json"))).toBe(true); // stale: not held, so not live
+    // Its record is left behind, stale (not held): the next look removes it, and runs take the
+    // gate's fast path again.
+    const records = () => readdirSync(rd).filter((f) => /^drain\.\d+\.json$/.test(f));
+    expect(records()).toEqual([`drain.${g.pid}.json`]);
     expect(await draining(rd)).toBe(false);
+    expect(records()).toEqual([]);
   });
 });
 
