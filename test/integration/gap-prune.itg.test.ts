@@ -85,7 +85,7 @@ function startRun(j: number): Run {
       app.ref,
       "/bin/busybox",
       "sleep",
-      "5",
+      "15",
     ],
     { env: { ...process.env, ...env(), IMAGEKEEPER_LOG_LEVEL: "debug" }, stdio: ["ignore", "pipe", "pipe"] },
   );
