@@ -2,9 +2,9 @@ import { z } from "zod";
 import { InputError } from "../errors.js";
 import { loadAppEnv } from "../recipe/appEnv.js";
 import { readDeployEnv, selectVersion } from "../recipe/resolve.js";
-import { describeVersion } from "../recipe/version.js";
+import { describeVersion, reportedVersion } from "../recipe/version.js";
 import { parseFlags } from "./flags.js";
-import { logVersion, resolveHelp, resolveOptions, resolveSchema } from "./selection.js";
+import { logVersion, resolveHelp, resolveOptions, resolveSchema, versionOptions } from "./selection.js";
 import type { CommandSpec } from "./types.js";
 
 export const envCommand: CommandSpec = {
@@ -35,16 +35,9 @@ Exit: 0 ok · 2 bad input (usage, .env, pin, git version, abra.sh).`,
     let env = loadAppEnv({ envFile: f["env-file"], set: f.set });
     let version: Record<string, unknown> = {};
     if (f.recipe !== undefined) {
-      const sel = await selectVersion({
-        recipeDir: f.recipe,
-        envFile: f["env-file"],
-        gitRef: f.ref,
-        chaos: f.chaos ?? false,
-        set: f.set,
-        signal: ctx.signal,
-      });
+      const sel = await selectVersion(versionOptions({ ...f, recipe: f.recipe }, ctx.signal));
       env = await readDeployEnv(sel, ctx.signal);
-      const v = sel.located.version ?? sel.located.head?.slice(0, 8) ?? null;
+      const v = reportedVersion(sel.located);
       logVersion({
         recipe: sel.recipe,
         version: v,

@@ -5,7 +5,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import { logger } from "../log.js";
-import { type Resolution, resolveRecipe } from "../recipe/resolve.js";
+import { type Resolution, resolveRecipe, type VersionOptions } from "../recipe/resolve.js";
 import { setFlags } from "./flags.js";
 
 export const resolveOptions = {
@@ -59,17 +59,33 @@ export async function resolveSelection(
   signal: AbortSignal,
 ): Promise<Resolution> {
   const res = await resolveRecipe({
+    ...versionOptions(sel, signal),
+    docker: config.docker,
+    cacheDir: path.join(config.stateDir, "cache"),
+  });
+  logVersion(res);
+  return res;
+}
+
+/** The version-choosing flags as the recipe layer takes them. */
+export function versionOptions(
+  sel: {
+    recipe: string;
+    "env-file"?: string | undefined;
+    ref?: string | undefined;
+    chaos?: boolean | undefined;
+    set: Record<string, string>;
+  },
+  signal: AbortSignal,
+): VersionOptions {
+  return {
     recipeDir: sel.recipe,
     envFile: sel["env-file"],
     gitRef: sel.ref,
     chaos: sel.chaos ?? false,
     set: sel.set,
-    docker: config.docker,
-    cacheDir: path.join(config.stateDir, "cache"),
     signal,
-  });
-  logVersion(res);
-  return res;
+  };
 }
 
 /** The version line on stderr: what was resolved and why (a warning when abra may differ). */

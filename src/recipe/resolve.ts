@@ -28,7 +28,13 @@ import { type AppEnv, deployEnv, readAppEnv, recipeName } from "./appEnv.js";
 import { checkComposeFiles, composeFileList } from "./composeFiles.js";
 import { existsAtRef, materializeAtRef, readAtRevision } from "./gitRef.js";
 import { parsePin } from "./pin.js";
-import { chooseVersion, describeVersion, type LocatedVersion, locateVersion } from "./version.js";
+import {
+  chooseVersion,
+  describeVersion,
+  type LocatedVersion,
+  locateVersion,
+  reportedVersion,
+} from "./version.js";
 
 export interface ServiceImage {
   ref: string;
@@ -96,10 +102,13 @@ type CacheEntry = z.output<typeof cacheSchema>;
 
 const ABRA_SH = "abra.sh";
 
+export type VersionOptions = Pick<
+  ResolveOptions,
+  "recipeDir" | "envFile" | "gitRef" | "chaos" | "set" | "signal"
+>;
+
 /** Steps 1–2 of a resolution: the .env layer, the pin, and where the chosen version is. */
-export async function selectVersion(
-  o: Pick<ResolveOptions, "recipeDir" | "envFile" | "gitRef" | "chaos" | "set" | "signal">,
-): Promise<VersionSelection> {
+export async function selectVersion(o: VersionOptions): Promise<VersionSelection> {
   const recipeDir = path.resolve(o.recipeDir);
   if (!existsSync(recipeDir) || !statSync(recipeDir).isDirectory()) {
     throw new InputError("usage", `the recipe directory ${recipeDir} does not exist`, {
@@ -138,7 +147,7 @@ export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
     recipe: sel.recipe,
     recipeDir,
     gitRef: o.gitRef ?? null,
-    version: located.version ?? located.head?.slice(0, 8) ?? null,
+    version: reportedVersion(located),
     versionSource: located.source,
     revision: located.oid,
     versionNote: describeVersion(sel.recipe, recipeDir, located),

@@ -60,6 +60,12 @@ export interface LocatedVersion extends VersionChoice {
   head: string | null;
 }
 
+/** The version a report names: the pin or --ref; HEAD's short commit for the working tree; else null. */
+export function reportedVersion(loc: LocatedVersion): string | null {
+  // abra labels a chaos deploy with the first 8 characters of HEAD's commit.
+  return loc.version ?? loc.head?.slice(0, 8) ?? null;
+}
+
 /** A hex string git may take for a commit id (abra writes the deployed commit after --chaos). */
 const COMMIT_ID = /^[0-9a-f]{4,64}$/;
 
