@@ -73,7 +73,12 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
       "pull plan",
     );
 
-    const base = { recipe: res.recipe, ref: res.gitRef };
+    const base = {
+      recipe: res.recipe,
+      ref: res.gitRef,
+      version: res.version,
+      versionSource: res.versionSource,
+    };
     if (f["dry-run"]) {
       const images: ImageResult[] = plan.map((p) => ({
         ref: p.ref,
@@ -124,9 +129,10 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
     if (resolved.length) {
       const at = Date.now();
       // The app as its swarm stack name (what its containers' stack label says, so uses seen by
-      // `imagekeeper watch` land on the same app); the role: the upgrade's new version or the deploy.
+      // `imagekeeper watch` land on the same app); the role: --role (a harness's own tier), else
+      // the upgrade's new version (--ref) or the deploy (the pin, the working tree, --chaos).
       const app = res.env.vars.STACK_NAME || res.recipe;
-      const role = res.gitRef ? "upgrade" : "deploy";
+      const role = f.role ?? (res.versionSource === "ref" ? "upgrade" : "deploy");
       try {
         const u = await recordLedger(
           ctx.config.stateDir,
@@ -143,8 +149,8 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
                 app,
                 role,
                 recipe: res.recipe,
-                version: res.gitRef,
-                versionSource: res.gitRef ? "ref" : "working-tree",
+                version: res.version,
+                versionSource: res.versionSource,
                 images: resolved.map((r) => ({ ref: r.ref, id: r.id ?? null })),
               },
             ],
