@@ -72,6 +72,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./status.js")).statusCommand,
   },
   {
+    name: "history",
+    summary: "recent prepulls, prunes and image removals, from the state dir's journal",
+    load: async () => (await import("./history.js")).historyCommand,
+  },
+  {
     name: "auth login",
     summary: "write a registry credential into a Docker client config",
     load: async () => (await import("./auth.js")).authLoginCommand,
