@@ -77,6 +77,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./history.js")).historyCommand,
   },
   {
+    name: "doctor",
+    summary: "check this host's set-up: docker, daemon access, dirs, groups, tools, credentials, clock",
+    load: async () => (await import("./doctor.js")).doctorCommand,
+  },
+  {
     name: "auth login",
     summary: "write a registry credential into a Docker client config",
     load: async () => (await import("./auth.js")).authLoginCommand,
