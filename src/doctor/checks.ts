@@ -129,6 +129,16 @@ function daemon(f: DoctorFacts): CheckResult {
   };
 }
 
+/** Added to the group since this session started: the kernel does not know yet. */
+function notYetInSession(base: { id: string; title: string }, user: string, group: string): CheckResult {
+  return {
+    ...base,
+    status: "fail",
+    message: `${user} is listed in ${group}, but this session does not have the group yet`,
+    fix: "Log in again (or restart the runner service) so the new group takes effect.",
+  };
+}
+
 /** Whether this process can reach the daemon's socket, and why not. */
 function socketAccess(f: DoctorFacts): CheckResult | undefined {
   const s = f.socket;
@@ -151,13 +161,7 @@ function socketAccess(f: DoctorFacts): CheckResult | undefined {
       message: `${s.path} is open to every user (mode ${octal(s.mode)})`,
       fix: "Restrict the socket to the docker group (mode 0660): any user can act as root through it.",
     };
-  if (u.listedIn.includes(s.gid))
-    return {
-      ...base,
-      status: "fail",
-      message: `${u.name} is listed in ${group}, but this session does not have the group yet`,
-      fix: "Log in again (or restart the runner service) so the new group takes effect.",
-    };
+  if (u.listedIn.includes(s.gid)) return notYetInSession(base, u.name, group);
   return {
     ...base,
     status: "fail",
@@ -221,13 +225,7 @@ function sharedGroup(f: DoctorFacts): CheckResult | undefined {
   if (u.uid === 0) return { ...base, status: "ok", message: `root (the shared group is ${g})` };
   if (u.groups.includes(d.gid))
     return { ...base, status: "ok", message: `${u.name} is in ${g}, the group of ${d.path}` };
-  if (u.listedIn.includes(d.gid))
-    return {
-      ...base,
-      status: "fail",
-      message: `${u.name} is listed in ${g}, but this session does not have the group yet`,
-      fix: "Log in again (or restart the runner service) so the new group takes effect.",
-    };
+  if (u.listedIn.includes(d.gid)) return notYetInSession(base, u.name, g);
   if (u.uid === d.uid)
     return {
       ...base,
