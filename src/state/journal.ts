@@ -28,7 +28,7 @@ export const prepullEntrySchema = z.object({
   recipe: z.string().nullable(),
   /** The app: the env file's name without ".env" (abra names them DOMAIN.env), or null. */
   app: z.string().nullable(),
-  /** --ref: the version prepulled ahead of an upgrade; null for the checkout as it is. */
+  /** The recipe version prepulled (the report's version, else --ref), or null when not known. */
   version: z.string().nullable(),
   ok: z.boolean(),
   images: z.number().int().min(0),
@@ -181,6 +181,9 @@ export function readJournal(stateDir: string): JournalRead {
 
 export interface PrepullSummary {
   recipe?: string | undefined;
+  /** The recipe version resolved, when the report has one. */
+  version?: string | null | undefined;
+  /** --ref */
   ref?: string | null | undefined;
   ok: boolean;
   durationMs?: number | undefined;
@@ -191,14 +194,14 @@ export function prepullEntry(
   report: PrepullSummary,
   envFile: string | undefined,
   at = new Date(),
-): JournalEntry {
+): z.output<typeof prepullEntrySchema> {
   const count = (a: string) => report.images.filter((i) => i.action === a).length;
   return {
     at: at.toISOString(),
     kind: "prepull",
     recipe: report.recipe ? path.basename(report.recipe) : null,
     app: envFile ? path.basename(envFile).replace(/\.env$/, "") : null,
-    version: report.ref ?? null,
+    version: report.version ?? report.ref ?? null,
     ok: report.ok,
     images: report.images.length,
     pulled: count("pulled"),

@@ -54,6 +54,12 @@ describe("entries from what the commands have", () => {
       at,
     );
     expect(e).toEqual(prepull);
+    expect(
+      prepullEntry({ ok: true, version: "1.2.0+3.1", ref: null, images: [] }, undefined, at).version,
+    ).toBe("1.2.0+3.1");
+    expect(prepullEntry({ ok: true, version: null, ref: "v2", images: [] }, undefined, at).version).toBe(
+      "v2",
+    );
     expect(prepullEntry({ ok: true, images: [] }, undefined, at)).toMatchObject({
       recipe: null,
       app: null,
