@@ -7,8 +7,10 @@
 // kept per user ($IMAGEKEEPER_CACHE_DIR, else $XDG_CACHE_HOME/imagekeeper, else
 // ~/.cache/imagekeeper). Without a writable cache dir it simply compiles every time.
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 // zod's classic API re-exports every locale (z.locales.*): 250 KiB of a CLI that speaks English.
@@ -114,3 +116,34 @@ script.runInThisContext()(module.exports, createRequire(self), module, self, joi
 `;
 mkdirSync(path.dirname(outfile), { recursive: true });
 writeFileSync(outfile, loader, { mode: 0o755 });
+
+// The man page and the shell completions, generated from the command definitions (src/help/), go
+// beside the bundle: DIR/man/imagekeeper.1 and DIR/completions/{imagekeeper.bash,_imagekeeper,
+// imagekeeper.fish}. Committed in dist/ like the bundle; CI checks they are fresh (scripts/test.sh).
+const generator = await build({
+  entryPoints: ["src/help/generate.ts"],
+  bundle: true,
+  write: false,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  plugins: [zodEnglishOnly, pinoWithoutTransports],
+  // Some dependencies are CommonJS and call require(): give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: "warning",
+});
+const genDir = mkdtempSync(path.join(tmpdir(), "ikgen-"));
+try {
+  const genFile = path.join(genDir, "generate.mjs");
+  writeFileSync(genFile, generator.outputFiles[0].text);
+  const { generatedFiles } = await import(pathToFileURL(genFile).href);
+  for (const [rel, text] of Object.entries(await generatedFiles())) {
+    const file = path.join(path.dirname(outfile), rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text, { mode: 0o644 });
+  }
+} finally {
+  rmSync(genDir, { recursive: true, force: true });
+}

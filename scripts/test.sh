@@ -11,6 +11,14 @@ if ! cmp -s "$fresh" dist/imagekeeper.mjs; then
   echo "dist/imagekeeper.mjs is stale: run 'npm run build' and commit it" >&2
   exit 1
 fi
+# The build writes the man page and the completions beside the bundle (generated from the command
+# definitions); the Nix package installs the committed ones.
+for f in man/imagekeeper.1 completions/imagekeeper.bash completions/_imagekeeper completions/imagekeeper.fish; do
+  if ! cmp -s "$(dirname "$fresh")/$f" "dist/$f"; then
+    echo "dist/$f is stale: run 'npm run build' and commit it" >&2
+    exit 1
+  fi
+done
 
 echo "== nix: every .nix file parses"
 find . -name '*.nix' -not -path './node_modules/*' -print0 | while IFS= read -r -d '' f; do

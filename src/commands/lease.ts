@@ -7,7 +7,7 @@ import { z } from "zod";
 import { InputError, InterruptedError } from "../errors.js";
 import { acquireLease, releaseLease } from "../lease/acquired.js";
 import { checkLeaseId, newLeaseId } from "../lease/ids.js";
-import { logger } from "../log.js";
+import { human, logger } from "../log.js";
 import { durationMs, formatDuration } from "../util/duration.js";
 import { parseFlags } from "./flags.js";
 import type { CommandSpec } from "./types.js";
@@ -33,6 +33,7 @@ Options:
   --wait DURATION  how long to wait for a prune in progress (default: config lease.wait, 10m)
   --label TEXT     what the lease is for, shown by imagekeeper status (default: the caller's
                    command name and pid)
+  --json           print {ok, id, holderPid, expiresAt, ttlMs, renewed} instead of the bare id
 
 Exit status: 0 held (id printed) · 2 usage error, bad config · 4 a prune still held the lock
 after --wait · 70 the lease could not be taken (run dir not usable, flock or sleep missing).
@@ -51,6 +52,9 @@ that the recorded pid is still that holder) and the lock is released before this
 Idempotent: an id that is unknown, already released or expired is reported as a warning and exits
 0, so a cleanup step that runs twice, or after the TTL, does not fail the job. A lease held by
 \`imagekeeper run\` cannot be released here: it ends with its command.
+
+Options:
+  --json   print {ok, id, result: released|expired|not-found}
 
 Exit status: 0 released, or nothing to release · 2 usage error (a malformed id, a run's lease) ·
 70 the holder could not be stopped (e.g. it belongs to another user: release as the user that
@@ -105,10 +109,18 @@ export const leaseAcquireCommand: CommandSpec = {
       throw reason instanceof InterruptedError ? reason : new InterruptedError("SIGTERM");
     }
     logger().info(
-      { id: got.id, holderPid: got.pid, expiresAt: got.expiresAt, ttl: formatDuration(ttlMs) },
+      human({ id: got.id, holderPid: got.pid, expiresAt: got.expiresAt, ttl: formatDuration(ttlMs) }, [
+        "id",
+        "ttl",
+        "expiresAt",
+      ]),
       got.renewed ? "lease renewed" : "lease acquired",
     );
-    ctx.out(`${got.id}\n`);
+    ctx.out(
+      ctx.json
+        ? `${JSON.stringify({ ok: true, id: got.id, holderPid: got.pid, expiresAt: got.expiresAt, ttlMs, renewed: got.renewed })}\n`
+        : `${got.id}\n`,
+    );
     return { kind: "ok" };
   },
 };
@@ -135,6 +147,7 @@ export const leaseReleaseCommand: CommandSpec = {
           ? `lease ${id} had already ended (TTL expired or holder gone); nothing to release`
           : `no lease ${id} in ${ctx.config.runDir} (already released, expired, or never taken); nothing to release`,
       );
+    if (ctx.json) ctx.out(`${JSON.stringify({ ok: true, id, result: r })}\n`);
     return { kind: "ok" };
   },
 };

@@ -6,6 +6,7 @@ import { executePlan } from "../pull/execute.js";
 import { dedupeImages, planPulls } from "../pull/plan.js";
 import { imageLine, planText, reportResult, summary } from "../pull/render.js";
 import type { ImageResult, PrepullReport } from "../pull/report.js";
+import { appendJournal, prepullEntry } from "../state/journal.js";
 import { recordLedger } from "../state/ledger.js";
 import { durationMs } from "../util/duration.js";
 import { intFlag, parseFlags } from "./flags.js";
@@ -171,6 +172,9 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
       const { recordPrepullMetrics } = await import("../metrics/textfile.js");
       await recordPrepullMetrics(ctx.config, report);
     }
+
+    // History for `imagekeeper history`; never fails the prepull.
+    await appendJournal(ctx.config.stateDir, prepullEntry(report, f["env-file"]));
 
     if (f.json) ctx.out(`${JSON.stringify(report)}\n`);
     else if (tty) ctx.out(`${summary(report)}\n`);

@@ -18,6 +18,7 @@ import { specNamesImage } from "../prune/names.js";
 import { blockedSummary, decideGate, type ImageFact, type PrunePlan, planPrune } from "../prune/plan.js";
 import { dryRunResultOf, renderPlan, renderResult, resultOf } from "../prune/report.js";
 import { windowState } from "../prune/window.js";
+import { appendJournal, pruneEntries } from "../state/journal.js";
 import { recordPrune } from "../state/last-prune.js";
 import { applyChange, type Ledger, readLedger, recordLedger } from "../state/ledger.js";
 import { parseFlags } from "./flags.js";
@@ -134,6 +135,14 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
       ...(outcome === "insufficient" && plan ? { blocked: blockedSummary(plan.kept) } : {}),
     }).catch((e: unknown) => ({ problem: `could not record the prune: ${(e as Error).message}` }));
     if (rec.problem) log.warn({ problem: rec.problem }, "the last-prune state file was damaged; rewritten");
+    // History for `imagekeeper history` (the prune and each removal); never fails the prune.
+    const removed = exec
+      ? exec.removed.map((r, i) => ({ ...result.removed[i]!, sizeBytes: r.image.sizeBytes }))
+      : [];
+    await appendJournal(
+      config.stateDir,
+      pruneEntries({ ...result, at: now, reason, freedBytes: exec ? freed : 0, removed }),
+    );
     await recordPruneMetrics(config, {
       at: now,
       outcome,

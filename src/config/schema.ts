@@ -6,6 +6,9 @@ import { durationMs } from "../util/duration.js";
 
 const percent = z.number().min(1).max(100);
 
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+export const LOG_FORMATS = ["human", "json"] as const;
+
 export const DEFAULT_MUTABLE_TAGS = [
   "latest",
   "main",
@@ -71,7 +74,9 @@ export const configSchema = z.strictObject({
   runDir: z.string().min(1).default("/run/imagekeeper"),
   /** The docker client to run (a path or a name on PATH). */
   docker: z.string().min(1).default("docker"),
-  logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  logLevel: z.enum(LOG_LEVELS).default("info"),
+  /** One readable line per event on stderr, or JSON lines (--log-format, IMAGEKEEPER_LOG_FORMAT). */
+  logFormat: z.enum(LOG_FORMATS).default("human"),
   prepull: prepullSchema.prefault({}),
   prune: pruneSchema.prefault({}),
   lease: z
@@ -98,3 +103,12 @@ export const configSchema = z.strictObject({
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/**
+ * A parsed config back in the form a config file is written in (durations as text such as "24h"),
+ * which parses to the same config: what `config check` prints. Every transform in the schema must
+ * therefore be a codec (see durationMs); test/unit/config.test.ts fails otherwise.
+ */
+export function configFileOf(config: Config): ConfigInput {
+  return z.encode(configSchema, config);
+}
