@@ -15,6 +15,7 @@ rec {
   imagekeeper = derivation' "imagekeeper-0.1.0" { meta.mainProgram = "imagekeeper"; };
 
   runCommand = name: env: script: derivation' name { inherit env script; };
+  writeShellScript = name: text: derivation' name { inherit text; };
 
   # As pkgs/pkgs-lib/formats.nix declares the JSON value type.
   formats.json =
@@ -38,6 +39,6 @@ rec {
             };
         in
         valueType;
-      generate = name: value: runCommand name { value = builtins.toJSON value; } "";
+      generate = name: value: runCommand name { value = builtins.toJSON value; } "generated";
     };
 }
