@@ -810,10 +810,12 @@ in
             description = "imagekeeper: registry credentials for ${user}'s docker client";
             inherit documentation;
             wantedBy = [ "multi-user.target" ];
-            # BindPaths needs ~/.docker, which tmpfiles creates: at boot (-setup) and, on a switch
-            # that adds the user, when switch-to-configuration re-runs tmpfiles (-resetup in
-            # current NixOS). Without the ordering the unit could start first and fail with
-            # 226/NAMESPACE.
+            # BindPaths needs ~/.docker, which tmpfiles creates: at boot systemd-tmpfiles-setup;
+            # on a switch that adds the user, current NixOS re-runs the rules by restarting
+            # systemd-tmpfiles-resetup (through sysinit-reactivation.target; 20.09's switch ran
+            # systemd-tmpfiles itself). switch-to-configuration happens to do that before it
+            # starts new units; the ordering makes it the unit's own property, whoever starts it
+            # while the rules are being applied. Otherwise it fails with 226/NAMESPACE.
             after = [
               "systemd-tmpfiles-setup.service"
               "systemd-tmpfiles-resetup.service"
