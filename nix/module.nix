@@ -76,6 +76,22 @@ let
     prefix + lib.replaceStrings [ ":" "/" "[" "]" "%" ] [ "_" "_" "_" "_" "_" ] registry;
   # systemd expands % specifiers in LoadCredential paths.
   escapeSpecifiers = lib.replaceStrings [ "%" ] [ "%%" ];
+  # What a unit needs to log in to `registries` into `dockerConfig`: its LoadCredential entries
+  # (IDs prefixed with `idPrefix`) and the `auth login` commands that read them.
+  credentialsFor = idPrefix: registries: dockerConfig: {
+    loadCredential = lib.mapAttrsToList (
+      registry: r: "${credentialId idPrefix registry}:${escapeSpecifiers r.passwordFile}"
+    ) registries;
+    logins = lib.concatStrings (
+      lib.mapAttrsToList (registry: r: ''
+        ${exe} auth login \
+          --registry ${lib.escapeShellArg registry} \
+          --username ${lib.escapeShellArg r.username} \
+          --password-file "$CREDENTIALS_DIRECTORY"/${credentialId idPrefix registry} \
+          --docker-config ${lib.escapeShellArg dockerConfig}
+      '') registries
+    );
+  };
 
   # Credential targets: users (their ~/.docker, written by a unit of ours) and runner services
   # (a docker config in their own runtime directory, written when they start).
@@ -805,6 +821,7 @@ in
           let
             registries = registriesOfUser user;
             dockerDir = "${homeOf user}/.docker";
+            credentials = credentialsFor "registry-" registries dockerDir;
           in
           lib.nameValuePair (authUnit user) {
             description = "imagekeeper: registry credentials for ${user}'s docker client";
@@ -836,9 +853,7 @@ in
               RemainAfterExit = true;
               # As the user: the config stays theirs, and the unit needs no root.
               User = user;
-              LoadCredential = lib.mapAttrsToList (
-                registry: r: "${credentialId "registry-" registry}:${escapeSpecifiers r.passwordFile}"
-              ) registries;
+              LoadCredential = credentials.loadCredential;
               # Not in the shared set: the prune reads the boot id (/proc/sys) for its lock record.
               ProcSubset = "pid";
               # Every home hidden but the one directory written.
@@ -846,15 +861,7 @@ in
               BindPaths = [ dockerDir ];
               UMask = "0077";
             };
-            script = lib.concatStrings (
-              lib.mapAttrsToList (registry: r: ''
-                ${exe} auth login \
-                  --registry ${lib.escapeShellArg registry} \
-                  --username ${lib.escapeShellArg r.username} \
-                  --password-file "$CREDENTIALS_DIRECTORY"/${credentialId "registry-" registry} \
-                  --docker-config ${lib.escapeShellArg dockerDir}
-              '') registries
-            );
+            script = credentials.logins;
           }
         ) authUsers
       ))
@@ -884,30 +891,20 @@ in
         map (
           service:
           let
-            registries = registriesOfService service;
             dockerConfig = serviceDockerConfig service;
+            # IDs of our own: the runner's unit may load credentials of its own.
+            credentials = credentialsFor "imagekeeper-registry-" (registriesOfService service) dockerConfig;
             login = pkgs.writeShellScript "imagekeeper-registry-login-${service}" (
               ''
                 set -eu
               ''
-              + lib.concatStrings (
-                lib.mapAttrsToList (registry: r: ''
-                  ${exe} auth login \
-                    --registry ${lib.escapeShellArg registry} \
-                    --username ${lib.escapeShellArg r.username} \
-                    --password-file "$CREDENTIALS_DIRECTORY"/${credentialId "imagekeeper-registry-" registry} \
-                    --docker-config ${lib.escapeShellArg dockerConfig}
-                '') registries
-              )
+              + credentials.logins
             );
           in
           lib.nameValuePair service {
             environment.DOCKER_CONFIG = dockerConfig;
             serviceConfig = {
-              LoadCredential = lib.mapAttrsToList (
-                registry: r:
-                "${credentialId "imagekeeper-registry-" registry}:${escapeSpecifiers r.passwordFile}"
-              ) registries;
+              LoadCredential = credentials.loadCredential;
               RuntimeDirectory = [ (serviceDockerRoot service) ];
               ExecStartPre = [ login ];
             };

@@ -17,28 +17,10 @@ rec {
   runCommand = name: env: script: derivation' name { inherit env script; };
   writeShellScript = name: text: derivation' name { inherit text; };
 
-  # As pkgs/pkgs-lib/formats.nix declares the JSON value type.
   formats.json =
     { }:
     {
-      type =
-        let
-          valueType =
-            with lib.types;
-            nullOr (oneOf [
-              bool
-              int
-              float
-              str
-              path
-              (attrsOf valueType)
-              (listOf valueType)
-            ])
-            // {
-              description = "JSON value";
-            };
-        in
-        valueType;
+      type = import ./json-type.nix { inherit lib; };
       generate = name: value: runCommand name { value = builtins.toJSON value; } "generated";
     };
 }

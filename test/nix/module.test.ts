@@ -40,13 +40,14 @@ interface Service {
   serviceConfig: Record<string, unknown>;
 }
 
-/** Evaluate with `hostConfig` (a NixOS module, as Nix source). Throws with nix's message on error. */
-function evaluate(hostConfig: string): Rendered {
+/** test/nix/eval.nix with `hostConfig` (a NixOS module, as Nix source); `attr`: one output only. */
+function evalNix(hostConfig: string, attr?: string): unknown {
   const r = nixInstantiate([
     "--eval",
     "--strict",
     "--json",
     EVAL,
+    ...(attr ? ["-A", attr] : []),
     "--argstr",
     "nixpkgsLib",
     nixData().lib,
@@ -55,28 +56,14 @@ function evaluate(hostConfig: string): Rendered {
     hostConfig,
   ]);
   if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as Rendered;
+  return JSON.parse(r.stdout);
 }
 
+/** Everything the module renders. Throws with nix's message on error. */
+const evaluate = (hostConfig: string) => evalNix(hostConfig) as Rendered;
+
 /** Only the failed assertions: a host whose units cannot be rendered still says why. */
-function assertionsOf(hostConfig: string): string[] {
-  const r = nixInstantiate([
-    "--eval",
-    "--strict",
-    "--json",
-    EVAL,
-    "-A",
-    "failedAssertions",
-    "--argstr",
-    "nixpkgsLib",
-    nixData().lib,
-    "--arg",
-    "hostConfig",
-    hostConfig,
-  ]);
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as string[];
-}
+const assertionsOf = (hostConfig: string) => evalNix(hostConfig, "failedAssertions") as string[];
 
 function evalError(hostConfig: string): string {
   try {

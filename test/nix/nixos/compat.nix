@@ -11,25 +11,7 @@
 { lib, pkgs, ... }:
 
 let
-  # A JSON value, as pkgs.formats.json's type accepts one.
-  jsonValue =
-    with lib.types;
-    let
-      valueType =
-        nullOr (oneOf [
-          bool
-          int
-          float
-          str
-          path
-          (attrsOf valueType)
-          (listOf valueType)
-        ])
-        // {
-          description = "JSON value";
-        };
-    in
-    valueType;
+  jsonValue = import ../json-type.nix { inherit lib; };
   standInPackage =
     final: name: final.writeShellScriptBin name ''echo "${name}: a test stand-in, never run" >&2; exit 1'';
 in
