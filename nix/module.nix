@@ -222,8 +222,10 @@ let
 
   # Shared by the prune and watch services and, as the runner user, the credential units. Not set,
   # and why:
-  #   PrivateUsers: the docker group (and the imagekeeper group) would not map into the user
-  #     namespace, and the docker socket would refuse us;
+  #   PrivateUsers: not for want of the groups (the kernel checks a process's real group ids even
+  #     where the namespace leaves them unmapped: the runner units of nixpkgs' Woodpecker and
+  #     GitHub modules reach the docker socket that way), but untried here: nix/tests/vm.nix
+  #     covers it for a runner service only;
   #   MemoryDenyWriteExecute: V8's JIT needs writable executable memory (as github-runner notes).
   hardening = {
     CapabilityBoundingSet = [ "" ];
