@@ -14,7 +14,7 @@
       WOODPECKER_SERVER = "ci.example.org:9000";
       WOODPECKER_BACKEND = "local";
       # One workflow at a time: recipes deploy to this host's swarm.
-      WOODPECKER_MAX_WORKFLOW = "1";
+      WOODPECKER_MAX_WORKFLOWS = "1";
     };
     # WOODPECKER_AGENT_SECRET=…
     environmentFile = [ "/run/secrets/woodpecker-agent.env" ];
