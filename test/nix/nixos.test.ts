@@ -369,6 +369,32 @@ describe.skipIf(SKIP_NIX)("the NixOS module in a whole NixOS system (nixpkgs 20.
     expect(r.settings!.prepull.concurrency).toBe(10);
   });
 
+  it("refuses, each with its message, the other bad configurations (one host, every fault)", () => {
+    const msgs = assertions(
+      base(`
+        virtualisation.docker.enable = lib.mkForce false;
+        # Two registries meeting in one credential ID (fault 3).
+        services.imagekeeper.registryAuth."host:5000" = {
+          username = "a"; passwordFile = "/run/secrets/a"; users = [ "runner" ]; };
+        services.imagekeeper.registryAuth."host_5000" = {
+          username = "b"; passwordFile = "/run/secrets/b"; users = [ "runner" ]; };
+        # A misspelt runner unit, and a credential service that is not a runner service.
+        services.imagekeeper.runner.services = [ "woodpecker-agent-ci" ];
+        services.imagekeeper.registryAuth."docker.io".services = [ "cc-ci-runner" ];
+        # A metrics file in a system directory (fault 2).
+        services.imagekeeper.settings.metrics.textfile = lib.mkForce "/var/lib/imagekeeper.prom";
+      `),
+    ).replace(/\s+/g, " ");
+    for (const m of [
+      "services.imagekeeper needs virtualisation.docker.enable = true",
+      'the registries "host:5000", "host_5000" (for user runner) map to the same systemd credential ID',
+      'systemd.services."woodpecker-agent-ci" has no ExecStart or script',
+      'the service "cc-ci-runner" (registryAuth.*.services) is not in services.imagekeeper.runner.services',
+      "its directory /var/lib is a system directory",
+    ])
+      expect(msgs).toContain(m);
+  });
+
   it("refuses to run beside virtualisation.docker.autoPrune", () => {
     const h = base(`virtualisation.docker.autoPrune.enable = lib.mkForce true;`);
     expect(assertions(h)).toContain("services.imagekeeper replaces virtualisation.docker.autoPrune");
