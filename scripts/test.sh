@@ -13,8 +13,9 @@ if ! cmp -s "$fresh" dist/imagekeeper.mjs; then
 fi
 
 echo "== nix: every .nix file parses"
+# A dummy store: parsing needs none, and nothing is created under /nix.
 find . -name '*.nix' -not -path './node_modules/*' -print0 | while IFS= read -r -d '' f; do
-  nix-instantiate --parse "$f" >/dev/null || { echo "does not parse: $f" >&2; exit 1; }
+  nix-instantiate --store dummy:// --parse "$f" >/dev/null || { echo "does not parse: $f" >&2; exit 1; }
 done
 
 echo "== nix: test data"
