@@ -2,7 +2,7 @@
 // `# examples/nixos/FILE` is that file, whole (test/nix/nixos.test.ts evaluates the .nix ones in a
 // whole NixOS system); every file of examples/nixos/ is shown; every other Nix snippet parses;
 // the workflows parse and name the runners their recipes define.
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -48,6 +48,7 @@ describe("docs/nixos.md and examples/nixos/", () => {
       writeFileSync(body, `{ config, lib, pkgs, ... }: {\n${b.body}}\n`);
       expect(parses(whole) || parses(body), b.body).toBe(true);
     });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("the workflows parse, wrap the recipe in `imagekeeper run --`, and target their runners", () => {

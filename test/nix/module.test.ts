@@ -3,11 +3,11 @@
 // tmpfiles rules it renders; its settings accepted by `imagekeeper config check`; every assertion
 // and type refusal; the password nowhere in what it renders. test/nix/nixos.test.ts evaluates the
 // same module inside a whole NixOS system. Where nixpkgs comes from: test/nix/support.ts.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NIX_MISSING, REPO, SKIP_NIX, buildBundle, nixData, nixInstantiate } from "./support.js";
 
 const EVAL = path.join(REPO, "test/nix/eval.nix");
@@ -119,6 +119,7 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
     bin = path.join(work, "imagekeeper.mjs");
     buildBundle(bin);
   });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   const configCheck = (json: string) => {
     const file = path.join(mkdtempSync(path.join(work, "cfg-")), "config.json");

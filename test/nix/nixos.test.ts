@@ -5,10 +5,10 @@
 // evaluates to a toplevel derivation with no failed assertion, with its units rendered as
 // intended; each bad configuration is refused with the module's own message, also when only the
 // units are read. Where nixpkgs comes from: test/nix/support.ts.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NIX_MISSING, REPO, SKIP_NIX, directives, nixData, nixInstantiate } from "./support.js";
 
 const EVAL = path.join(REPO, "test/nix/nixos/eval.nix");
@@ -99,6 +99,7 @@ describe.skipIf(SKIP_NIX)("the NixOS module in a whole NixOS system (nixpkgs 20.
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), "iknixos-"));
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   describe("the plain runner (examples/nixos/plain.nix)", () => {
     let r: Report;

@@ -13,11 +13,12 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NIX_MISSING, REPO, SKIP_NIX, buildBundle, nixData, nixInstantiate } from "./support.js";
 
 interface Evaluated {
@@ -91,6 +92,10 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
   let d: Evaluated;
   let out: string;
   let install: ReturnType<typeof spawnSync>;
+  const scratch: string[] = [];
+  afterAll(() => {
+    for (const d of scratch) rmSync(d, { recursive: true, force: true });
+  });
 
   beforeAll(() => {
     d = evaluate();
@@ -101,6 +106,7 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
       );
     // The source as the package's filter keeps it, with the bundle built fresh from src/.
     const src = mkdtempSync(path.join(tmpdir(), "ikpkg-"));
+    scratch.push(src);
     cpSync(path.join(REPO, "package.json"), path.join(src, "package.json"));
     cpSync(path.join(REPO, "test/fixtures/recipes/simple"), path.join(src, "test/fixtures/recipes/simple"), {
       recursive: true,
@@ -111,6 +117,7 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
       cpSync(path.join(REPO, "docs", f), path.join(src, "docs", f));
     buildBundle(path.join(src, "dist/imagekeeper.mjs"));
     out = path.join(src, "out");
+    mkdirSync(path.join(src, "tmp"));
     const script = `set -euo pipefail\n${MAKE_WRAPPER}\n${d.installPhase}\n${d.installCheckPhase}`;
     install = spawnSync("bash", ["-c", script], {
       cwd: src,
@@ -120,7 +127,7 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
       env: {
         PATH: "/usr/bin:/bin",
         out,
-        TMPDIR: mkdtempSync(path.join(tmpdir(), "ikpkg-tmp-")),
+        TMPDIR: path.join(src, "tmp"),
         HOME: "/homeless-shelter",
       },
       stdio: ["ignore", "pipe", "pipe"],
