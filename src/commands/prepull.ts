@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { CredentialStore } from "../auth/credentials.js";
 import { Engine } from "../docker/engine.js";
 import { logger } from "../log.js";
 import { executePlan } from "../pull/execute.js";
@@ -85,6 +86,12 @@ Exit: 0 every image present or pulled · 1 a pull failed, or the pull quota is t
     // The deadline covers the registry check and the pulls.
     const deadlineAt = Date.now() + timeoutMs;
 
+    // The pulling user's credentials, read on first need (never for a warm `missing` prepull) and
+    // shared by the registry check and the pulls, so a credential helper is asked once per registry.
+    let store: Promise<CredentialStore> | undefined;
+    const credentials = () =>
+      (store ??= import("../auth/credentials.js").then((m) => m.CredentialStore.forUser(ctx.env)));
+
     // What is here (Engine API over the socket) and, unless the policy is missing, what the
     // registries say each tag's digest is now: both at once.
     const engine = new Engine();
@@ -95,6 +102,7 @@ Exit: 0 every image present or pulled · 1 a pull failed, or the pull quota is t
         ? undefined
         : gatherRegistry(engine, wanted, {
             env: ctx.env,
+            credentials: await credentials(),
             signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(registryBudget)]),
             requestTimeoutMs: Math.min(REQUEST_TIMEOUT_MS, registryBudget),
           }),
@@ -148,13 +156,15 @@ Exit: 0 every image present or pulled · 1 a pull failed, or the pull quota is t
       results = plan.map((p) => quotaFailure(p, short));
       for (const r of results) reportResult(r, tty, ctx.out);
     } else {
-      const { CredentialStore, registryAuthHeader } = await import("../auth/credentials.js");
-      const credentials = CredentialStore.forUser(ctx.env);
-      const { resolveRegistry } = await import("../auth/registry.js");
+      const [{ registryAuthHeader }, { resolveRegistry }, creds] = await Promise.all([
+        import("../auth/credentials.js"),
+        import("../auth/registry.js"),
+        credentials(),
+      ]);
       results = await executePlan(plan, {
         engine,
         registryAuth: async (img) =>
-          registryAuthHeader(await credentials.get(resolveRegistry(img.parsed.domain).key)),
+          registryAuthHeader(await creds.get(resolveRegistry(img.parsed.domain).key)),
         concurrency: f.concurrency ?? cfg.concurrency,
         maxAttempts: f.retries ?? cfg.retries,
         backoff: { baseMs: cfg.backoffBase, capMs: cfg.backoffCap },

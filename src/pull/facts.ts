@@ -2,7 +2,7 @@
 // the socket, no network) and, unless the policy is `missing`, what the registries say each tag's
 // digest is now (src/registry, loaded only then: a warm `missing` prepull loads no HTTP client).
 import type { Engine, ImageInspect } from "../docker/engine.js";
-import type { QuotaObservation } from "../registry/client.js";
+import type { CredentialLookup, QuotaObservation } from "../registry/client.js";
 import { classify } from "./classify.js";
 import {
   holdsDigest,
@@ -57,19 +57,24 @@ export interface RegistryGather {
 export async function gatherRegistry(
   engine: Engine,
   wanted: readonly WantedImage[],
-  o: { env: NodeJS.ProcessEnv; signal: AbortSignal; requestTimeoutMs: number },
+  o: {
+    env: NodeJS.ProcessEnv;
+    /** The pulling user's credentials (shared with the pulls: a helper is asked once per run). */
+    credentials: CredentialLookup;
+    signal: AbortSignal;
+    requestTimeoutMs: number;
+  },
 ): Promise<RegistryGather> {
   const tagged = wanted.filter((w) => !w.parsed.digest);
   if (!tagged.length) return { facts: new Map(), quotas: [] };
-  const [{ RegistryClient }, { CredentialStore }, { daemonRegistryConfig }, rc] = await Promise.all([
+  const [{ RegistryClient }, { daemonRegistryConfig }, rc] = await Promise.all([
     import("../registry/client.js"),
-    import("../auth/credentials.js"),
     import("../registry/daemon-config.js"),
     engine.registryConfig(),
   ]);
   const client = new RegistryClient({
     daemon: daemonRegistryConfig(rc),
-    credentials: CredentialStore.forUser(o.env),
+    credentials: o.credentials,
     hubOverride: o.env.IMAGEKEEPER_HUB_REGISTRY || undefined,
     signal: o.signal,
     requestTimeoutMs: o.requestTimeoutMs,
