@@ -51,7 +51,7 @@ try {
   ];
   ik("the images the deploy will use", ["images", ...sel], 0);
   ik("cold prepull: everything is pulled", ["prepull", ...sel], 0);
-  ik("warm prepull: pinned tags are present, no registry is asked", ["prepull", ...sel], 0);
+  ik("warm prepull: one HEAD per tag finds every digest present, nothing is pulled", ["prepull", ...sel], 0);
   ik(
     "a deliberately bad tag fails fast and clearly (exit 1)",
     ["prepull", ...sel, "--set", "WORKER_VERSION=9.9.9"],

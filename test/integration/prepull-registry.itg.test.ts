@@ -234,14 +234,28 @@ describe("without the registry", () => {
 
   it("--pull-policy missing asks no registry at all", async () => {
     await pushImage(reg.host, "coop/offline", "1.0", { seed: "off-1" });
-    const r = recipe({ app: "${REG}/coop/offline:1.0", web: "nginx:1.27" });
+    await pushImage(reg.host, "library/caddy", "2.8", { seed: "caddy-1" });
+    const r = recipe({ app: "${REG}/coop/offline:1.0", web: "caddy:2.8" });
     expect((await cli(["prepull", ...r.args, "--json"], r.env)).code).toBe(0);
     await pushImage(reg.host, "coop/offline", "1.0", { seed: "off-2" }); // moved: missing does not care
     const before = proxy.log.length;
-    const res = await cli(["prepull", ...r.args, "--json", "--pull-policy", "missing"], r.env);
+    // Which of Node's own modules the run loaded: a warm `missing` prepull needs no HTTP client.
+    const hook = path.join(r.state, "modules.cjs");
+    const loaded = path.join(r.state, "modules.txt");
+    writeFileSync(
+      hook,
+      `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.join("\\n")));\n`,
+    );
+    const res = await cli(["prepull", ...r.args, "--json", "--pull-policy", "missing"], {
+      ...r.env,
+      NODE_OPTIONS: `--require ${hook}`,
+    });
     expect(res.code).toBe(0);
     expect(report(res.stdout).images.map((i) => i.action)).toEqual(["present", "present"]);
     expect(proxy.log.slice(before)).toEqual([]);
+    const modules = readFileSync(loaded, "utf8").split("\n");
+    expect(modules).toContain("NativeModule net");
+    expect(modules.filter((m) => /^NativeModule (http|https|_http_client|tls)$/.test(m))).toEqual([]);
   });
 
   it("IMAGEKEEPER_HUB_REGISTRY replaces Docker Hub for Hub names on a daemon without mirrors", async () => {
