@@ -6,6 +6,7 @@ import { executePlan } from "../pull/execute.js";
 import { addDigestLookups, gatherLocal, gatherRegistry, type RegistryGather } from "../pull/facts.js";
 import { dedupeImages, type PlannedImage, planPulls } from "../pull/plan.js";
 import { checkQuotas, type QuotaCheck, shortfallMessage, shortfalls } from "../pull/quota.js";
+import { dryRunResult, quotaStopResult } from "../pull/results.js";
 import { imageLine, planText, reportResult, summary } from "../pull/render.js";
 import type { ImageResult, PrepullReport, QuotaReport } from "../pull/report.js";
 import { recordLedger } from "../state/ledger.js";
@@ -123,14 +124,7 @@ Exit: 0 every image present or pulled · 1 a pull failed, or the pull quota is t
     };
     const short = shortfalls(quotas);
     if (f["dry-run"]) {
-      const images: ImageResult[] = plan.map((p) => ({
-        ...planned(p),
-        action: p.action === "skip" ? "present" : "not-attempted",
-        attempts: 0,
-        durationMs: 0,
-        reason: p.action === "skip" ? p.reason : `would pull: ${p.reason}`,
-        ...(p.presentId ? { id: p.presentId } : {}),
-      }));
+      const images = plan.map(dryRunResult);
       const report: PrepullReport = {
         ok: true,
         ...base,
@@ -153,7 +147,7 @@ Exit: 0 every image present or pulled · 1 a pull failed, or the pull quota is t
     let results: ImageResult[];
     if (short.length) {
       // Not enough quota for this prepull: fail before the first pull rather than halfway.
-      results = plan.map((p) => quotaFailure(p, short));
+      results = plan.map((p) => quotaStopResult(p, short));
       for (const r of results) reportResult(r, tty, ctx.out);
     } else {
       const [{ registryAuthHeader }, { resolveRegistry }, creds] = await Promise.all([
@@ -242,50 +236,6 @@ Exit: 0 every image present or pulled · 1 a pull failed, or the pull quota is t
     return ok ? { kind: "ok" } : { kind: "failed" };
   },
 };
-
-/** The plan's own fields of an image's report entry. */
-function planned(
-  p: PlannedImage,
-): Pick<ImageResult, "ref" | "service" | "file" | "reason"> & Partial<ImageResult> {
-  return {
-    ref: p.ref,
-    service: p.service,
-    file: p.file,
-    reason: p.reason,
-    ...(p.alsoUsedBy.length ? { alsoUsedBy: p.alsoUsedBy } : {}),
-    ...(p.digest ? { digest: p.digest } : {}),
-    ...(p.warning ? { warning: p.warning } : {}),
-  };
-}
-
-/** An image's result when the quota check stopped the prepull before any pull. */
-function quotaFailure(p: PlannedImage, short: readonly QuotaCheck[]): ImageResult {
-  if (p.action === "skip")
-    return {
-      ...planned(p),
-      action: "present",
-      attempts: 0,
-      durationMs: 0,
-      ...(p.presentId ? { id: p.presentId } : {}),
-    };
-  const mine = short.find((c) => c.registry === p.parsed.domain);
-  if (mine)
-    return {
-      ...planned(p),
-      action: "failed",
-      attempts: 0,
-      durationMs: 0,
-      errorClass: "rate-limited",
-      error: shortfallMessage(mine),
-    };
-  return {
-    ...planned(p),
-    action: "not-attempted",
-    attempts: 0,
-    durationMs: 0,
-    error: `not started: the pull quota of ${short.map((c) => c.registry).join(", ")} is too small for this prepull`,
-  };
-}
 
 function quotaReport(c: QuotaCheck): QuotaReport {
   return {

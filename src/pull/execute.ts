@@ -15,6 +15,7 @@ import { attemptsFor, classify } from "./classify.js";
 import type { PlannedImage } from "./plan.js";
 import { finishFold, foldLine, newFold, type PullFold, type PullProgress, progressOf } from "./progress.js";
 import type { ErrorClass, ImageResult } from "./report.js";
+import { presentResult, resultBase } from "./results.js";
 
 export interface ExecuteOptions {
   engine: Engine;
@@ -118,15 +119,7 @@ export async function executePlan(plan: readonly PlannedImage[], o: ExecuteOptio
   const deadline = setTimeout(() => ac.abort(new DeadlineError("deadline")), Math.max(0, o.timeoutMs));
   let stopReason: string | undefined;
 
-  const base = (img: PlannedImage) => ({
-    ref: img.ref,
-    service: img.service,
-    file: img.file,
-    reason: img.reason,
-    ...(img.alsoUsedBy.length ? { alsoUsedBy: img.alsoUsedBy } : {}),
-    ...(img.digest ? { digest: img.digest } : {}),
-    ...(img.warning ? { warning: img.warning } : {}),
-  });
+  const base = resultBase;
 
   const attempt = async (img: PlannedImage): Promise<Attempt> => {
     let registryAuth: string | undefined;
@@ -147,15 +140,7 @@ export async function executePlan(plan: readonly PlannedImage[], o: ExecuteOptio
   const pullOne = async (img: PlannedImage): Promise<ImageResult> => {
     const started = now();
     const elapsed = () => Math.round(now() - started);
-    if (img.action === "skip") {
-      return {
-        ...base(img),
-        action: "present",
-        attempts: 0,
-        durationMs: 0,
-        ...(img.presentId ? { id: img.presentId } : {}),
-      };
-    }
+    if (img.action === "skip") return presentResult(img);
     let attempts = 0;
     let allowed = o.maxAttempts;
     let waitMs = 0;
