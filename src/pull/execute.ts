@@ -96,6 +96,14 @@ export async function pullAttempt(
     if (r.status < 200 || r.status >= 300)
       return { kind: "failed", text: apiErrorText(r.status, r.body), fold };
     if (fold.error !== undefined) return { kind: "failed", text: fold.error, fold };
+    // Every pull the daemon finishes ends with a "Status: …" line; a stream that stops without
+    // one was cut (the daemon restarted, a proxy in between gave up).
+    if (fold.outcome === undefined)
+      return {
+        kind: "failed",
+        text: "the daemon's pull stream ended before the pull finished: unexpected EOF",
+        fold,
+      };
     return { kind: "ok", upToDate: fold.outcome === "up-to-date", digest: fold.digest, fold };
   } catch (e) {
     finishFold(fold, now());

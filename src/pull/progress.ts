@@ -25,9 +25,12 @@ export type LayerState =
 
 interface Layer {
   state: LayerState;
-  /** Download bytes. */
+  /** Download bytes so far. */
   current: number;
+  /** The download's size; 0 while not known. */
   total: number;
+  /** Compressed bytes the extraction has read (its progress counts the same bytes). */
+  extracted: number;
 }
 
 export interface PullFold {
@@ -115,19 +118,20 @@ export function foldMessage(f: PullFold, m: ProgressMessage, at: number): PullFo
   let state: LayerState | undefined = LAYER_STATUS[status];
   if (state === undefined && /^Retrying in \d+ seconds?$/.test(status)) state = "retrying";
   if (state !== undefined && m.id) {
-    const l = f.layers.get(m.id) ?? { state, current: 0, total: 0 };
+    const l = f.layers.get(m.id) ?? { state, current: 0, total: 0, extracted: 0 };
     l.state = state;
     const d = m.progressDetail;
     if (state === "downloading" && d) {
-      // A layer refetched after a failed request may report bytes without a total.
+      // A layer refetched after a failed request may report bytes without a total, or none.
       if (typeof d.total === "number" && d.total > 0) l.total = d.total;
       if (typeof d.current === "number" && d.current >= 0)
         l.current = l.total ? Math.min(d.current, l.total) : d.current;
     }
-    if (state === "downloaded" || state === "done") {
-      if (l.total) l.current = l.total;
-      else l.total = l.current;
-    }
+    if (state === "extracting" && typeof d?.current === "number")
+      l.extracted = Math.max(l.extracted, d.current);
+    // Finished downloading: all its bytes are here. Without a total (a refetched layer), the most
+    // bytes any message counted, the extraction's included.
+    if (state === "downloaded" || state === "done") l.current = l.total || Math.max(l.current, l.extracted);
     f.layers.set(m.id, l);
   } else if (status.startsWith("Digest: ")) {
     f.digest = status.slice("Digest: ".length).trim();
@@ -180,7 +184,8 @@ export function progressOf(f: PullFold, at: number): PullProgress {
     else layers.existing++;
     if (l.state !== "exists") {
       bytesDone += l.current;
-      bytesTotal += l.total;
+      // A size not known (yet) counts what has arrived.
+      bytesTotal += l.total || l.current;
     }
   }
   const waitingMs = f.waitedMs + (f.waitingSince === undefined ? 0 : Math.max(0, at - f.waitingSince));

@@ -271,7 +271,9 @@ describe("the progress stream", () => {
     expect(a.kind).toBe("ok");
     if (a.kind !== "ok") return;
     const pr = progressOf(a.fold, Date.now());
-    expect(pr.layers).toMatchObject({ total: 2, done: 2 });
+    // The base layer may already be here from an earlier test: then it "Already exists".
+    expect(pr.layers.total).toBe(2);
+    expect(pr.layers.done + pr.layers.existing).toBe(2);
     expect(pr.bytesDone).toBe(pr.bytesTotal);
     expect(pr.bytesDone).toBeGreaterThanOrEqual(400_000);
   });
