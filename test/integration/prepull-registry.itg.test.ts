@@ -390,7 +390,8 @@ describe("the token flow (a Bearer-auth registry, as Docker Hub)", () => {
     );
     const r = recipe(
       { app: `${tok.host}/priv/app:1.0`, db: `${tok.host}/priv/db:1.0` },
-      { DOCKER_CONFIG: cfg },
+      // Debug logs every registry request: still no secret in them.
+      { DOCKER_CONFIG: cfg, IMAGEKEEPER_LOG_LEVEL: "debug" },
     );
     const since = tok.tokenRequests().length;
     const res = await cli(["prepull", ...r.args, "--json"], r.env);
@@ -406,7 +407,11 @@ describe("the token flow (a Bearer-auth registry, as Docker Hub)", () => {
         scopes: ["repository:priv/app:pull", "repository:priv/db:pull"],
       }),
     ]);
-    for (const out of [res.stdout, res.stderr]) expect(out).not.toContain(PASSWORD);
+    expect(res.stderr).toMatch(/"method":"HEAD"/);
+    for (const out of [res.stdout, res.stderr]) {
+      expect(out).not.toContain(PASSWORD);
+      expect(out).not.toContain(Buffer.from(`${USER}:${PASSWORD}`).toString("base64"));
+    }
   });
 
   it("credentials from a credsStore helper (docker-credential-NAME get)", async () => {
