@@ -55,7 +55,7 @@ try {
   const sel = ["--recipe", recipe, "--env-file", "examples/app.env", "--set", `REGISTRY=${reg.host}`];
   ik("the images the deploy will use", ["images", ...sel], 0);
   ik("cold prepull: everything is pulled", ["prepull", ...sel], 0);
-  ik("warm prepull: pinned tags are present, no registry is asked", ["prepull", ...sel], 0);
+  ik("warm prepull: one HEAD per tag finds every digest present, nothing is pulled", ["prepull", ...sel], 0);
   ik(
     "a deliberately bad tag fails fast and clearly (exit 1)",
     ["prepull", ...sel, "--set", "WORKER_VERSION=9.9.9"],

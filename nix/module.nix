@@ -390,7 +390,7 @@ in
                 "always"
               ];
               default = "auto";
-              description = "`auto`: pull mutable tags, skip present pinned ones; `missing`, `always` override.";
+              description = "`auto`: ask the registry for each tag's digest and pull what the store lacks (what `docker stack deploy` will pin); `missing`: no network, skip what is present; `always`: pull everything.";
             };
             retries = mkOption {
               type = types.ints.between 1 20;
@@ -400,20 +400,6 @@ in
             backoffBase = duration "2s" "First retry delay, doubled on each attempt, with jitter.";
             backoffCap = duration "30s" "Longest retry delay.";
             timeout = duration "30m" "Deadline for a whole prepull.";
-            mutableTags = mkOption {
-              type = types.listOf types.str;
-              default = [
-                "latest"
-                "main"
-                "master"
-                "edge"
-                "nightly"
-                "dev"
-                "develop"
-                "unstable"
-              ];
-              description = "Tags that move: always pulled under the `auto` policy (a HEAD request when unchanged).";
-            };
           };
         };
         prune = mkOption {

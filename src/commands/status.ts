@@ -7,6 +7,7 @@ import { measureDisk, roundPercent } from "../prune/measure.js";
 import { windowState } from "../prune/window.js";
 import { pruneRecordSchema, readPruneState } from "../state/last-prune.js";
 import { readLedger } from "../state/ledger.js";
+import { quotaRecordSchema, readQuotaState } from "../state/quota.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
 import { parseFlags } from "./flags.js";
 import type { CommandSpec } from "./types.js";
@@ -15,7 +16,8 @@ const HELP = `Usage: imagekeeper status [--json]
 
 Shows the filesystem holding Docker's root dir against the prune watermarks, live run leases
 (id, pid, command, since), the last prune's outcome and the bytes it freed (measured), the
-prepull ledger's size and the next opening of prune.window. Changes nothing.
+prepull ledger's size, the next opening of prune.window and the last pull quota prepull saw per
+registry (Docker Hub's rate limit). Changes nothing.
 Exit 0, 2 bad config, 3 Docker daemon unreachable.`;
 
 export const statusSchema = z.strictObject({
@@ -53,6 +55,8 @@ export const statusSchema = z.strictObject({
     closesAt: z.string().nullable(),
     nextOpen: z.string().nullable(),
   }),
+  /** The last pull quota prepull saw per registry (Docker Hub's ratelimit headers). */
+  quota: z.array(z.strictObject({ registry: z.string(), ...quotaRecordSchema.shape })),
   /** Damaged state files and similar: each names the file. */
   problems: z.array(z.string()),
 });
@@ -77,6 +81,7 @@ export const statusCommand: CommandSpec = {
     ]);
     const ledger = readLedger(config.stateDir);
     const pruneState = readPruneState(config.stateDir);
+    const quotaState = readQuotaState(config.stateDir);
     const level =
       disk.usedPercent >= p.criticalWatermarkPercent
         ? "critical"
@@ -113,7 +118,10 @@ export const statusCommand: CommandSpec = {
         closesAt: window.closesAt,
         nextOpen: window.nextOpen,
       },
-      problems: [ledger.problem, pruneState.problem].filter((x): x is string => x !== undefined),
+      quota: Object.entries(quotaState.state.registries).map(([registry, q]) => ({ registry, ...q })),
+      problems: [ledger.problem, pruneState.problem, quotaState.problem].filter(
+        (x): x is string => x !== undefined,
+      ),
     });
     ctx.out(f.json ? `${JSON.stringify(status)}\n` : renderStatus(status, now));
     return { kind: "ok" };
@@ -161,6 +169,14 @@ export function renderStatus(s: Status, now: Date): string {
       ? "window   none configured: routine prunes may run at any time"
       : `window   "${w.cron}" for ${formatDuration(w.durationMs)}: ${w.open ? `open until ${w.closesAt}` : "closed"}${w.nextOpen ? `; next opens ${w.nextOpen}` : ""}`,
   );
+  for (const q of s.quota) {
+    const window = q.windowSeconds === null ? "" : ` per ${formatDuration(q.windowSeconds * 1000)}`;
+    const since = q.pulledAfter ? `, then ${q.pulledAfter} pulled` : "";
+    const reset = q.resetBy === null ? "" : `; reset by ${new Date(q.resetBy).toISOString()}`;
+    lines.push(
+      `quota    ${q.registry}: ${q.remaining} of ${q.limit} pulls left${window} ${ago(new Date(q.at).toISOString())}${since}${reset}${q.source ? ` (counted against ${q.source})` : ""}`,
+    );
+  }
   for (const p of s.problems) lines.push(`problem  ${p}`);
   return `${lines.join("\n")}\n`;
 }

@@ -9,17 +9,6 @@ const percent = z.number().min(1).max(100);
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 export const LOG_FORMATS = ["human", "json"] as const;
 
-export const DEFAULT_MUTABLE_TAGS = [
-  "latest",
-  "main",
-  "master",
-  "edge",
-  "nightly",
-  "dev",
-  "develop",
-  "unstable",
-];
-
 // Shape only here (5 or 6 fields); loadConfig checks the expression itself with cron-parser,
 // loaded lazily because only prune and status need it.
 export const CRON_HINT = 'write five fields, e.g. "0 2 * * *" for every day at 02:00';
@@ -28,6 +17,10 @@ const cron = z
   .refine((s) => /^\S+(\s+\S+){4,5}$/.test(s.trim()), { message: `not a cron expression; ${CRON_HINT}` });
 
 export const prepullSchema = z.strictObject({
+  /**
+   * Images pulled at once. 3 matches dockerd's default max-concurrent-downloads (layers at once,
+   * daemon-wide, not reported by the API): raise both together.
+   */
   concurrency: z.number().int().min(1).max(32).default(3),
   pullPolicy: z.enum(["auto", "missing", "always"]).default("auto"),
   /** Attempts per image for transient failures (1 = no retry). */
@@ -36,8 +29,11 @@ export const prepullSchema = z.strictObject({
   backoffCap: durationMs.prefault("30s"),
   /** Deadline for the whole prepull. */
   timeout: durationMs.prefault("30m"),
-  /** Tags that move: always pulled (a HEAD when unchanged) under the auto policy. */
-  mutableTags: z.array(z.string().min(1)).default(DEFAULT_MUTABLE_TAGS),
+  /**
+   * Deprecated, ignored (issue 9): the auto policy now asks the registry for every tag's digest,
+   * so no tag needs naming as mutable. Still accepted so existing configs load; prepull warns.
+   */
+  mutableTags: z.array(z.string().min(1)).optional(),
 });
 
 export const pruneSchema = z

@@ -151,6 +151,7 @@ describe("renderStatus", () => {
         closesAt: null,
         nextOpen: "2025-03-02T04:30:00.000Z",
       },
+      quota: [],
       problems: [],
     };
     const t = renderStatus(s, NOW);
