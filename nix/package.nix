@@ -43,8 +43,10 @@ stdenvNoCC.mkDerivation {
     # What the CLI runs: the docker client (pull, rm, `stack config` to resolve recipes, which
     # needs docker >= 23), git (--ref reads a recipe at a tag), util-linux's flock (run leases),
     # coreutils. Prefixed, so the tested versions win over whatever the caller's PATH holds.
+    # `--` before the script: Node 20 would otherwise take imagekeeper's `--env-file` (an app .env,
+    # data) as its own option and load it into the process environment (nodejs/node#54232).
     makeWrapper ${lib.getExe nodejs} $out/bin/imagekeeper \
-      --add-flags $out/libexec/imagekeeper/imagekeeper.mjs \
+      --add-flags "-- $out/libexec/imagekeeper/imagekeeper.mjs" \
       --prefix PATH : ${
         lib.makeBinPath [
           docker-client

@@ -155,7 +155,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function reportError(e: unknown, io: Io, json: boolean): number {
+export function reportError(e: unknown, io: Io, json: boolean): number {
   let code: number = EXIT.internal;
   let kind = "internal";
   let hint: string | undefined;

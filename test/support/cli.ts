@@ -1,4 +1,7 @@
-// Running the real, freshly bundled CLI from integration tests.
+// Running the real, freshly bundled CLI from integration tests, started as the launchers start it:
+// `node -- BIN args…`. The `--` is what keeps Node from taking an `--env-file` among imagekeeper's
+// arguments as its own (nodejs/node#54232); test/integration/launch.itg.test.ts covers the other
+// launchers (the shebang, the Nix wrapper).
 import { spawn } from "node:child_process";
 import { inject } from "vitest";
 
@@ -21,7 +24,7 @@ export function cli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [bin(), ...args], {
+    const child = spawn(process.execPath, ["--", bin(), ...args], {
       env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
       cwd: opts.cwd,
       stdio: ["pipe", "pipe", "pipe"],
@@ -38,7 +41,7 @@ export function cli(
 
 /** Start the CLI and return the child, for signal tests. */
 export function cliSpawn(args: string[], env: Record<string, string | undefined> = {}) {
-  return spawn(process.execPath, [bin(), ...args], {
+  return spawn(process.execPath, ["--", bin(), ...args], {
     env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
