@@ -195,6 +195,8 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
       },
       log,
       signal: ctx.signal,
+      // Removal children hold the lock too, so it outlives no removal (even if we are SIGKILLed).
+      lockFd: ex.lock.fd,
     });
     const reason =
       exec.outcome === "pruned"
