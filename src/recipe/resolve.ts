@@ -19,6 +19,7 @@ import { ensureSharedDir } from "../state/dirs.js";
 import { which } from "../util/which.js";
 import { type AppEnv, loadAppEnv, recipeName } from "./appEnv.js";
 import { checkComposeFiles, composeFileList } from "./composeFiles.js";
+import { checkExecEnv } from "./envLimits.js";
 import { existsAtRef, materializeAtRef, verifyRef } from "./gitRef.js";
 
 export interface ServiceImage {
@@ -66,6 +67,7 @@ export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
   }
   const env = loadAppEnv({ envFile: o.envFile, set: o.set });
   const files = composeFileList(env.vars);
+  checkExecEnv(env, which(o.docker) ?? o.docker, dockerArgs.stackConfig(files)); // before any spawn
   let workDir = recipeDir;
   let contents: Map<string, string>;
   let cleanup: (() => void) | undefined;
