@@ -9,7 +9,12 @@ export const configCheck: CommandSpec = {
 
 Reads the config file the other commands would read (--config, $IMAGEKEEPER_CONFIG, or
 /etc/imagekeeper/config.json), validates it, and prints the effective configuration.
-Exit 0 when valid, 2 when not (the error names the key and the fix).`,
+
+Exit status:
+  0        valid
+  2        not valid (the error names the key and the fix)
+  70       an internal error
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: { json: { type: "boolean" } },
   async run(ctx, values) {
     parseFlags("config check", z.looseObject({ json: z.boolean().optional() }), values);

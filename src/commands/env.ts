@@ -11,7 +11,13 @@ export const envCommand: CommandSpec = {
 Reads the app's .env the way abra does (godotenv: quotes, inline comments, $VAR expansion from
 earlier keys then the process environment, export prefixes, "# length=32" modifiers ignored) and
 prints the resulting variables, KEY=VALUE one per line, sorted. These, and nothing else, are the
-variables the compose files are interpolated with.`,
+variables the compose files are interpolated with.
+
+Exit status:
+  0        printed
+  2        bad input (usage, bad config, an unreadable or malformed .env, a bad --set)
+  70       an internal error
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: {
     "env-file": { type: "string" },
     set: { type: "string", multiple: true },

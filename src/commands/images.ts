@@ -12,7 +12,14 @@ Prints the images, one per line, as written after interpolation, deduplicated an
 compose files are those of COMPOSE_FILE in the app env (default compose.yml), merged and
 interpolated by docker's own loader ('docker stack config') with the app env as the only variables.
 
-${selectionHelp}`,
+${selectionHelp}
+
+Exit status:
+  0        printed
+  2        bad input (usage, bad config, the app .env, the compose files, a variable too large to
+           hand to 'docker stack config'): nothing resolved
+  70       an internal error (e.g. the docker client missing or too old)
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: selectionOptions,
   async run(ctx, values) {
     const sel = parseFlags("images", selectionSchema, values);

@@ -46,8 +46,14 @@ Pulling:
   --timeout DURATION  deadline for the whole prepull (default 30m)
   --dry-run           print the plan; pull nothing
 
-Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing pulled) ·
-      3 Docker daemon unreachable · 130/143 interrupted.`,
+Exit status:
+  0        every image present or pulled
+  1        a pull failed
+  2        bad input (usage, bad config, the app .env, the compose files, a variable too large to
+           hand to 'docker stack config'): nothing pulled
+  3        Docker daemon unreachable
+  70       an internal error (e.g. the docker client missing or too old)
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: {
     ...selectionOptions,
     concurrency: { type: "string" },
