@@ -21,6 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { type ExclusiveLock, listLeases, tryExclusive } from "../../src/lease/lease.js";
 import { identify, readProcStat } from "../../src/lease/proc.js";
 import { bundleScript } from "../support/bundle.js";
+import { rng, seedFrom } from "../support/random.js";
 
 const bin = inject("imagekeeperBin");
 const root = mkdtempSync(path.join(tmpdir(), "iklease-"));
@@ -582,18 +583,6 @@ describe("stale records", () => {
 
 // ---- the race: hundreds of runs and prunes, some SIGKILLed, never overlapping ----
 
-/** mulberry32: small, seedable, good enough to vary a schedule. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Check the log: each line is "E|X P|R name" (enter/exit while holding) or "K name" (the driver,
  * just before it SIGKILLed that actor). Appends to one O_APPEND file are totally ordered, and every
@@ -657,7 +646,7 @@ describe("runs and prunes never overlap", () => {
   });
 
   it("holds under a seeded random schedule", async () => {
-    const seed = Number(process.env.LEASE_RACE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const seed = seedFrom("LEASE_RACE_SEED");
     const rand = rng(seed);
     const rd = newRunDir();
     const log = path.join(root, `race-${seed}.log`);
