@@ -5,7 +5,6 @@
 // NODE_OPTIONS=--require EVIL, where EVIL would leave a marker file: it must never run, and the
 // variable must come out as data. A missing --env-file must be imagekeeper's exit 2 (with a JSON
 // error document under --json), not Node's exit 9. No daemon is needed.
-import { spawn } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -18,7 +17,7 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bin } from "../support/cli.js";
+import { bin, type CliResult, runProgram } from "../support/cli.js";
 import { tempDir } from "../support/testbed.js";
 
 const FIX = path.resolve("test/fixtures/recipes/simple");
@@ -28,29 +27,14 @@ let marker: string;
 let evilEnv: string;
 let wrapper: string;
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      env: {
-        ...process.env,
-        IMAGEKEEPER_STATE_DIR: path.join(dir, "state"),
-        IMAGEKEEPER_CONFIG: path.join(dir, "config.json"),
-        NODE_OPTIONS: undefined,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+function run(file: string, args: string[]): Promise<CliResult> {
+  return runProgram(file, args, {
+    env: {
+      ...process.env,
+      IMAGEKEEPER_STATE_DIR: path.join(dir, "state"),
+      IMAGEKEEPER_CONFIG: path.join(dir, "config.json"),
+      NODE_OPTIONS: undefined,
+    },
   });
 }
 
@@ -66,7 +50,7 @@ function nixWrapper(out: string): string {
   return `#!/bin/bash -e\nexec -a "$0" "${process.execPath}" ${flags} "$@"\n`;
 }
 
-const launchers: [string, (args: string[]) => Promise<Ran>][] = [
+const launchers: [string, (args: string[]) => Promise<CliResult>][] = [
   ["the bundle run through its shebang", (args) => run(bin(), args)],
   ["node -- BIN", (args) => run(process.execPath, ["--", bin(), ...args])],
   ["the Nix wrapper", (args) => run(wrapper, args)],

@@ -17,15 +17,16 @@ export function bin(): string {
   return inject("imagekeeperBin");
 }
 
-export function cli(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-  opts: { input?: string; cwd?: string } = {},
+/** Run any program to its end, collecting its output (stdin: `input`, then closed). */
+export function runProgram(
+  file: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ["--", bin(), ...args], {
-      env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
+    const child = spawn(file, [...args], {
+      env: opts.env ?? process.env,
       cwd: opts.cwd,
       stdio: ["pipe", "pipe", "pipe"],
     });
@@ -36,6 +37,17 @@ export function cli(
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }));
     child.stdin.end(opts.input ?? "");
+  });
+}
+
+export function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: { input?: string; cwd?: string } = {},
+): Promise<CliResult> {
+  return runProgram(process.execPath, ["--", bin(), ...args], {
+    ...opts,
+    env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
   });
 }
 

@@ -1,7 +1,8 @@
 // Throwaway system users and a group for permission tests (root only): created with groupadd and
 // useradd under names unique to this process, removed again by `remove()`. Commands run as them
 // through setpriv with their supplementary groups, under a chosen umask.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { type CliResult, runProgram } from "./cli.js";
 
 export interface TestUser {
   name: string;
@@ -71,26 +72,12 @@ export function asUserArgv(user: TestUser, argv: readonly string[], umask = "077
   ];
 }
 
-export interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Run `argv` as `user` to completion. */
 export function runAs(
   user: TestUser,
   argv: readonly string[],
   opts: { env?: NodeJS.ProcessEnv; umask?: string } = {},
-): Promise<Ran> {
+): Promise<CliResult> {
   const [file, ...args] = asUserArgv(user, argv, opts.umask);
-  return new Promise((resolve, reject) => {
-    const child = spawn(file!, args, { env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProgram(file!, args, opts.env ? { env: opts.env } : {});
 }
