@@ -757,5 +757,5 @@ describe("runs and prunes never overlap", () => {
     const lock = await mustLock(rd);
     await lock.release();
     expect(await listLeases(rd)).toEqual([]);
-  }, 120_000);
+  }, 300_000); // generous: its assertions are on log order, never on time; a loaded machine is slow
 });
