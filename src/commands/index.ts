@@ -15,7 +15,7 @@ export interface CommandEntry {
 export const COMMANDS: CommandEntry[] = [
   {
     name: "env",
-    summary: "the variables the deploy will see from an app .env",
+    summary: "the variables the deploy will see: the app .env and the recipe's abra.sh exports",
     load: async () => (await import("./env.js")).envCommand,
   },
   {

@@ -6,7 +6,7 @@ import { executePlan } from "../pull/execute.js";
 import { dedupeImages, planPulls } from "../pull/plan.js";
 import { imageLine, planText, reportResult, summary } from "../pull/render.js";
 import type { ImageResult, PrepullReport } from "../pull/report.js";
-import { applyPrepull, updateLedger } from "../state/ledger.js";
+import { recordLedger } from "../state/ledger.js";
 import { durationMs } from "../util/duration.js";
 import { intFlag, parseFlags } from "./flags.js";
 import { resolveSelection, selectionHelp, selectionOptions, selectionSchema } from "./selection.js";
@@ -79,7 +79,12 @@ Exit status:
       "pull plan",
     );
 
-    const base = { recipe: res.recipe, ref: res.gitRef };
+    const base = {
+      recipe: res.recipe,
+      ref: res.gitRef,
+      version: res.version,
+      versionSource: res.versionSource,
+    };
     if (f["dry-run"]) {
       const images: ImageResult[] = plan.map((p) => ({
         ref: p.ref,
@@ -128,17 +133,37 @@ Exit status:
     // The ledger feeds the prune policy; it must never fail a prepull.
     const resolved = results.filter((r) => r.action === "present" || r.action === "pulled");
     if (resolved.length) {
+      const at = Date.now();
+      // The app as its swarm stack name (what its containers' stack label says, so uses seen by
+      // `imagekeeper watch` land on the same app); the role: --role (a harness's own tier), else
+      // the upgrade's new version (--ref) or the deploy (the pin, the working tree, --chaos).
+      const app = res.env.vars.STACK_NAME || res.recipe;
+      const role = f.role ?? (res.versionSource === "ref" ? "upgrade" : "deploy");
       try {
-        const u = await updateLedger(ctx.config.stateDir, (l) =>
-          applyPrepull(l, {
-            at: new Date(),
-            recipe: res.recipe,
-            ref: res.gitRef,
-            images: resolved.map((r) => ({ ref: r.ref, id: r.id ?? null })),
-          }),
+        const u = await recordLedger(
+          ctx.config.stateDir,
+          {
+            uses: resolved.flatMap((r) =>
+              r.id ? [{ at, id: r.id, ref: r.ref, app, role, source: "prepull" as const }] : [],
+            ),
+            arrivals: resolved.flatMap((r) =>
+              r.action === "pulled" && r.id ? [{ at, id: r.id, ref: r.ref, how: "pull" as const }] : [],
+            ),
+            needs: [
+              {
+                at,
+                app,
+                role,
+                recipe: res.recipe,
+                version: res.version,
+                versionSource: res.versionSource,
+                images: resolved.map((r) => ({ ref: r.ref, id: r.id ?? null })),
+              },
+            ],
+          },
+          { horizonMs: ctx.config.ledger.horizon },
         );
-        if (u.problem)
-          logger().warn({ problem: u.problem }, "the prepull ledger was damaged: set aside and rebuilt");
+        if (u.problem) logger().warn({ problem: u.problem }, "the ledger was damaged: set aside and rebuilt");
       } catch (e) {
         logger().warn(
           { err: (e as Error).message, stateDir: ctx.config.stateDir },

@@ -19,7 +19,7 @@ import { blockedSummary, decideGate, type ImageFact, type PrunePlan, planPrune }
 import { dryRunResultOf, renderPlan, renderResult, resultOf } from "../prune/report.js";
 import { windowState } from "../prune/window.js";
 import { recordPrune } from "../state/last-prune.js";
-import { applySeen, type Ledger, readLedger, updateLedger } from "../state/ledger.js";
+import { applyChange, type Ledger, readLedger, recordLedger } from "../state/ledger.js";
 import { parseFlags } from "./flags.js";
 import type { CommandContext, CommandSpec, Outcome } from "./types.js";
 
@@ -92,7 +92,7 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
 
   // First sightings are recorded on every prune, pressure or not: when pressure comes, an image's
   // first-seen age is then close to its real age. A dry run records nothing.
-  const ledger = await sightings(config.stateDir, await listImageIds(engine), now, opts.dryRun);
+  const ledger = await sightings(config, await listImageIds(engine), now, opts.dryRun);
   const window = await windowState(cfg.window, cfg.windowDuration, now);
 
   const gather = async (
@@ -217,25 +217,33 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
   }
 }
 
-/** Record first sightings of every image (in memory only for a dry run); report a damaged ledger. */
-async function sightings(stateDir: string, ids: string[], now: Date, dryRun: boolean): Promise<Ledger> {
+/** Record a sighting of every image (in memory only for a dry run); report a damaged ledger. */
+async function sightings(
+  config: CommandContext["config"],
+  ids: string[],
+  now: Date,
+  dryRun: boolean,
+): Promise<Ledger> {
+  const { stateDir } = config;
+  const horizonMs = config.ledger.horizon;
   const warn = (problem: string) =>
     logger().warn(
       { problem },
-      `the prepull ledger could not be used${dryRun ? "" : ": it was set aside and rebuilt"}; images without history count as first seen now, so nothing is removed as old`,
+      `the ledger could not be used${dryRun ? "" : ": it was set aside and rebuilt"}; images without history count as first seen now, so nothing is removed as old`,
     );
+  const change = { sighting: { at: now.getTime(), present: ids } };
   if (dryRun) {
     const r = readLedger(stateDir);
     if (r.problem) warn(r.problem);
-    return applySeen(r.ledger, ids, now);
+    return applyChange(r.ledger, change, now.getTime(), { horizonMs });
   }
   try {
-    const r = await updateLedger(stateDir, (l) => applySeen(l, ids, now));
+    const r = await recordLedger(stateDir, change, { now: now.getTime(), horizonMs });
     if (r.problem) warn(r.problem);
     return r.ledger;
   } catch (e) {
-    throw new ToolError(`cannot update the prepull ledger in ${stateDir}: ${(e as Error).message}`, {
-      hint: "The prune records first sightings of images there: make stateDir (IMAGEKEEPER_STATE_DIR) writable for this user.",
+    throw new ToolError(`cannot update the ledger in ${stateDir}: ${(e as Error).message}`, {
+      hint: "The prune records sightings of images there: make stateDir (IMAGEKEEPER_STATE_DIR) writable for this user.",
       cause: e,
     });
   }

@@ -47,7 +47,11 @@ export const statusSchema = z.strictObject({
   lastPrune: pruneRecordSchema.nullable(),
   lastCompletedPrune: pruneRecordSchema.nullable(),
   consecutiveDeferrals: z.number(),
-  ledger: z.strictObject({ images: z.number(), recipes: z.number(), firstSeen: z.number() }),
+  ledger: z.strictObject({
+    images: z.number(),
+    /** App+role image sets (each prepull renews its own). */
+    needSets: z.number(),
+  }),
   window: z.strictObject({
     cron: z.string().nullable(),
     durationMs: z.number(),
@@ -106,8 +110,7 @@ export const statusCommand: CommandSpec = {
       consecutiveDeferrals: pruneState.state.consecutiveDeferrals,
       ledger: {
         images: Object.keys(ledger.ledger.images).length,
-        recipes: Object.keys(ledger.ledger.recipes).length,
-        firstSeen: Object.keys(ledger.ledger.firstSeen).length,
+        needSets: Object.keys(ledger.ledger.needs).length,
       },
       window: {
         cron: p.window,
@@ -157,9 +160,7 @@ export function renderStatus(s: Status, now: Date): string {
     if (s.consecutiveDeferrals > 1)
       lines.push(`         deferred ${s.consecutiveDeferrals} times in a row by run leases`);
   }
-  lines.push(
-    `ledger   ${s.ledger.images} image reference(s) from ${s.ledger.recipes} recipe(s); ${s.ledger.firstSeen} image(s) seen`,
-  );
+  lines.push(`ledger   ${s.ledger.images} image(s) with history; ${s.ledger.needSets} app image set(s)`);
   const w = s.window;
   lines.push(
     w.cron === null

@@ -51,6 +51,13 @@ export const pruneSchema = z
     buildCache: z.boolean().default(false),
     /** Images removed per `docker image rm` before the disk is measured again. */
     chunkSize: z.number().int().min(1).max(50).default(1),
+    /**
+     * Prune in the gaps between runs (src/prune/gap.ts): before a run takes its lease or a prepull
+     * pulls, and the disk is (or would be) at the high watermark, drain and prune first.
+     */
+    beforeRuns: z.boolean().default(true),
+    /** How long a gap prune waits for live runs to finish before giving up (the run then proceeds). */
+    gapWait: durationMs.prefault("10m"),
   })
   .refine((p) => p.lowWatermarkPercent < p.highWatermarkPercent, {
     message: "prune.lowWatermarkPercent must be below prune.highWatermarkPercent",
@@ -73,6 +80,12 @@ export const configSchema = z.strictObject({
       wait: durationMs.prefault("10m"),
       /** Default TTL of `lease acquire` leases. */
       ttl: durationMs.prefault("6h"),
+    })
+    .prefault({}),
+  ledger: z
+    .strictObject({
+      /** Forget images gone, and app+role image sets not renewed, for longer than this. */
+      horizon: durationMs.prefault("30d"),
     })
     .prefault({}),
   metrics: z

@@ -85,3 +85,122 @@ function dechunk(b: Buffer): Buffer {
   }
   return Buffer.concat(out);
 }
+
+export interface StreamRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Fail when no byte arrives for this long (a stalled stream), not a bound on the whole stream. */
+  idleTimeoutMs?: number;
+  /** Aborting closes the connection (the daemon then cancels what the request started, if it can). */
+  signal?: AbortSignal;
+}
+
+export interface StreamResult {
+  status: number;
+  /** For a non-2xx answer, its whole body (the daemon's error document); else "". */
+  body: string;
+}
+
+/**
+ * A streaming request for the Engine API's long answers (the event stream, pull progress): each
+ * complete line of a 2xx body is handed to `onLine` as it arrives (the daemon writes one JSON
+ * document per line); the promise settles when the daemon closes the connection. HTTP/1.0, so the
+ * body is never chunked (Go's net/http does not chunk answers to 1.0 requests) and ends at close.
+ * An abort resolves (it is the caller's own decision), with whatever status had arrived.
+ */
+export function http10Stream(
+  endpoint: Endpoint,
+  req: StreamRequest,
+  onLine: (line: string) => void,
+): Promise<StreamResult> {
+  return new Promise((resolve, reject) => {
+    if (req.signal?.aborted) {
+      resolve({ status: 0, body: "" });
+      return;
+    }
+    const sock =
+      "socketPath" in endpoint
+        ? net.createConnection(endpoint.socketPath)
+        : net.createConnection(endpoint.port, endpoint.host);
+    let connected = false;
+    let head: Buffer = Buffer.alloc(0);
+    let status: number | undefined;
+    let pending = "";
+    const errorBody: Buffer[] = [];
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      sock.destroy();
+    };
+    req.signal?.addEventListener("abort", onAbort, { once: true });
+    if (req.idleTimeoutMs !== undefined)
+      sock.setTimeout(req.idleTimeoutMs, () =>
+        sock.destroy(new ConnectError(`no data for ${req.idleTimeoutMs} ms`, "ETIMEDOUT")),
+      );
+    const feed = (chunk: Buffer) => {
+      if (status === undefined || status < 200 || status >= 300) {
+        errorBody.push(chunk);
+        return;
+      }
+      pending += chunk.toString("utf8");
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl).replace(/\r$/, "");
+        pending = pending.slice(nl + 1);
+        if (line.trim() !== "") onLine(line);
+      }
+    };
+    sock.on("connect", () => {
+      connected = true;
+      const headers: Record<string, string> = { Host: "docker", "User-Agent": "imagekeeper", ...req.headers };
+      if (req.body !== undefined) {
+        headers["Content-Type"] ??= "application/json";
+        headers["Content-Length"] = String(Buffer.byteLength(req.body));
+      }
+      const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+      sock.write(`${req.method} ${req.path} HTTP/1.0\r\n${lines.join("")}\r\n`);
+      if (req.body !== undefined) sock.write(req.body);
+    });
+    sock.on("data", (c: Buffer) => {
+      if (status !== undefined) return feed(c);
+      head = Buffer.concat([head, c]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const text = head.subarray(0, end).toString("latin1");
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      if (!m) {
+        sock.destroy(new ConnectError(`not an HTTP answer: ${text.slice(0, 40)}`, "EPROTO"));
+        return;
+      }
+      if (/^transfer-encoding:\s*chunked\s*$/im.test(text)) {
+        sock.destroy(new ConnectError("the daemon chunked an answer to an HTTP/1.0 request", "EPROTO"));
+        return;
+      }
+      status = Number(m[1]);
+      const rest = head.subarray(end + 4);
+      head = Buffer.alloc(0);
+      if (rest.length) feed(rest);
+    });
+    sock.on("error", (e: NodeJS.ErrnoException) => {
+      if (aborted) return;
+      req.signal?.removeEventListener("abort", onAbort);
+      reject(
+        e instanceof ConnectError
+          ? e
+          : new ConnectError(e.message, e.code ?? (connected ? "ECONNRESET" : undefined)),
+      );
+    });
+    sock.on("close", (hadError) => {
+      req.signal?.removeEventListener("abort", onAbort);
+      if (hadError && !aborted) return;
+      if (pending.trim() !== "" && status !== undefined && status >= 200 && status < 300) onLine(pending);
+      if (status === undefined && !aborted) {
+        reject(new ConnectError("the daemon closed the connection before a complete answer", "EPROTO"));
+        return;
+      }
+      resolve({ status: status ?? 0, body: Buffer.concat(errorBody).toString("utf8") });
+    });
+  });
+}

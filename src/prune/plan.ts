@@ -57,7 +57,7 @@ export interface PruneFacts {
   images: ImageFact[];
   containers: ContainerFact[];
   services: ServiceFact[];
-  /** The ledger; firstSeen of images not in it is taken as `now`. */
+  /** The ledger; an image not in it is first seen `now`. */
   ledger: Ledger;
   window: WindowState;
   /** Live run leases (empty when the caller holds the exclusive prune lock). */
@@ -176,44 +176,47 @@ export function decideGate(
 export interface LedgerView {
   usesMs: number[];
   lastUseMs: number | null;
-  /** Recipes that ever needed the image. */
+  /** When imagekeeper first saw the image (the last-resort age). */
+  firstSeenMs: number;
+  /** Users ("app|role", or "app") that ever used the image. */
   recipes: string[];
-  /** Recipes whose latest prepull needs it. */
+  /** Users whose current need set (their latest prepull) includes it. */
   neededBy: string[];
-  /** Some recipe needed it, none does in its latest prepull. */
+  /** Some user used it, and no current need set includes it. */
   superseded: boolean;
 }
 
 /**
- * What the ledger says about each local image. A ledger entry (keyed by the reference a compose file
- * wrote) belongs to the local image that reference names now; when it names no local image, to the
- * image ID the entry recorded at its last prepull.
+ * What the ledger says about each local image (keyed by image ID). A need set's entry names a local
+ * image by its reference when that reference names one now, else by the ID recorded at the prepull.
  */
 export function ledgerViews(ledger: Ledger, images: readonly ImageFact[]): Map<string, LedgerView> {
   const byKey = new Map<string, string>();
   for (const img of images) for (const r of [...img.repoTags, ...img.repoDigests]) byKey.set(r, img.id);
-  const ids = new Set(images.map((i) => i.id));
-  const acc = new Map<string, { uses: Set<number>; recipes: Set<string>; needed: Set<string> }>();
-  for (const [ref, entry] of Object.entries(ledger.images)) {
-    const id = byKey.get(referenceKey(ref)) ?? (entry.id && ids.has(entry.id) ? entry.id : undefined);
-    if (!id) continue;
-    const a = acc.get(id) ?? { uses: new Set(), recipes: new Set(), needed: new Set() };
-    for (const u of entry.uses) a.uses.add(Date.parse(u));
-    for (const r of entry.recipes) {
-      a.recipes.add(r);
-      if (ledger.recipes[r]?.images.includes(ref)) a.needed.add(r);
+  const needed = new Map<string, Set<string>>();
+  for (const [key, set] of Object.entries(ledger.needs)) {
+    for (const i of set.images) {
+      const id = byKey.get(referenceKey(i.ref)) ?? i.id;
+      if (!id) continue;
+      const s = needed.get(id) ?? new Set<string>();
+      s.add(key);
+      needed.set(id, s);
     }
-    acc.set(id, a);
   }
   const out = new Map<string, LedgerView>();
-  for (const [id, a] of acc) {
-    const usesMs = [...a.uses].sort((x, y) => x - y);
-    out.set(id, {
+  for (const img of images) {
+    const e = ledger.images[img.id];
+    if (!e) continue;
+    const usesMs = [...e.uses];
+    const users = Object.keys(e.by).sort();
+    const neededBy = [...(needed.get(img.id) ?? [])].sort();
+    out.set(img.id, {
       usesMs,
       lastUseMs: usesMs.length ? usesMs[usesMs.length - 1]! : null,
-      recipes: [...a.recipes].sort(),
-      neededBy: [...a.needed].sort(),
-      superseded: a.recipes.size > 0 && a.needed.size === 0,
+      firstSeenMs: e.firstSeen,
+      recipes: users,
+      neededBy,
+      superseded: users.length > 0 && neededBy.length === 0,
     });
   }
   return out;
@@ -223,13 +226,11 @@ export function ledgerViews(ledger: Ledger, images: readonly ImageFact[]): Map<s
 export function lastUseOf(
   img: ImageFact,
   view: LedgerView | undefined,
-  firstSeen: Ledger["firstSeen"],
   nowMs: number,
 ): { ms: number; source: LastUseSource } {
   if (view?.lastUseMs != null) return { ms: view.lastUseMs, source: "ledger" };
   if (img.lastTagTimeMs !== null) return { ms: img.lastTagTimeMs, source: "last-tag-time" };
-  const seen = firstSeen[img.id];
-  return { ms: seen ? Date.parse(seen) : nowMs, source: "first-seen" };
+  return { ms: view ? view.firstSeenMs : nowMs, source: "first-seen" };
 }
 
 const ago = (nowMs: number, ms: number) => formatDuration(Math.max(0, nowMs - ms));
@@ -296,7 +297,7 @@ export function planPrune(f: PruneFacts, cfg: PruneConfig): PrunePlan {
   for (const img of f.images) {
     const names = displayNames(img.repoTags, img.repoDigests);
     const view = views.get(img.id);
-    const last = lastUseOf(img, view, f.ledger.firstSeen, nowMs);
+    const last = lastUseOf(img, view, nowMs);
     const base = {
       id: img.id,
       ref: names[0]!,

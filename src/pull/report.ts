@@ -1,6 +1,7 @@
 // The prepull report: plain data, printed by --json and read by the CI harness, the metrics
 // writer and the tests. The zod schema is the contract (docs/prepull.md documents it).
 import { z } from "zod";
+import type { VersionSource } from "../model/use.js";
 
 export const ERROR_CLASSES = [
   "rate-limited",
@@ -38,10 +39,22 @@ export const imageResultSchema = z.object({
 });
 export type ImageResult = z.output<typeof imageResultSchema>;
 
+/** Where the resolved recipe version came from (docs/prepull.md "Which version"). */
+export const VERSION_SOURCES = [
+  "pinned",
+  "ref",
+  "chaos",
+  "working-tree",
+] as const satisfies readonly VersionSource[];
+
 export const prepullReportSchema = z.object({
   ok: z.boolean(),
   recipe: z.string().optional(),
+  /** The --ref given, else null. */
   ref: z.string().nullable().optional(),
+  /** The recipe version resolved: the pin or --ref; HEAD's short commit for the working tree; null outside git. */
+  version: z.string().nullable().optional(),
+  versionSource: z.enum(VERSION_SOURCES).optional(),
   dryRun: z.boolean().optional(),
   durationMs: z.number().int().min(0).optional(),
   images: z.array(imageResultSchema),

@@ -1,11 +1,19 @@
-// The prepull ledger: what each recipe needed, and when each image was last needed. Prepull writes
-// it; prune reads it for last use, usual gap between uses, and "superseded" (a recipe needed the
-// image before but not in its latest prepull). One JSON document, changed under a short lock and
-// replaced atomically, so concurrent prepulls are safe. A damaged file never blocks a prepull: it is
-// set aside (ledger.json.damaged-TIME), reported, and a fresh ledger is started.
+// The ledger: what imagekeeper knows of each image's history. Keyed by image ID: when it was
+// first and last seen, when it last arrived (pulled, tagged, built), when it was used and by which
+// app and role, and what each app+role needs now. Prepull, `imagekeeper watch` and prune all write
+// it through `recordLedger` (one path for "an image was used", whoever saw it, src/model/use.ts);
+// prune reads it for last use, the usual gap between uses and "superseded".
+//
+// One JSON document, changed under a short lock and replaced atomically, so concurrent writers are
+// safe. It stays bounded: uses are capped per image, images gone for longer than the horizon are
+// forgotten, and so are app+role sets not renewed within it. A time in the future (a clock stepped
+// back since) is clamped to now when written. A damaged file is never fatal: it is set aside
+// (ledger.json.damaged-TIME), reported, and a fresh ledger started; a version-1 ledger is converted.
 import { renameSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import type { ImageArrival, ImageUse, LedgerChange, NeedSet } from "../model/use.js";
+import { userKey } from "../model/use.js";
 import { writeFileAtomic } from "./atomic.js";
 import { ensureSharedDir } from "./dirs.js";
 import { withFileLock } from "./lockfile.js";
@@ -13,35 +21,54 @@ import { readStateFile } from "./stateFile.js";
 
 /** Use times kept per image: enough to estimate its usual gap. */
 export const MAX_USES = 32;
+/** Names remembered per image. */
+export const MAX_REFS = 8;
+/** App+role last uses remembered per image. */
+export const MAX_USERS = 16;
+/** Uses closer together than this are one observation (a container's create and start). */
+export const SAME_USE_MS = 60_000;
+/** Default horizon: forget images gone, and app+role sets unused, for longer than this. */
+export const DEFAULT_HORIZON_MS = 30 * 86_400_000;
 
-const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not a timestamp");
+const ms = z.number().int().nonnegative();
+
+export const imageEntrySchema = z.object({
+  /** Names it was used or arrived under, most recent last. */
+  refs: z.array(z.string()),
+  /** Use times, ascending. */
+  uses: z.array(ms),
+  /** The last arrival (pull, tag, build, load) seen; null when none was seen. */
+  arrived: ms.nullable(),
+  firstSeen: ms,
+  /** The last time it was seen present. */
+  lastSeen: ms,
+  /** When it was first seen absent since it was last present; null while present. */
+  gone: ms.nullable(),
+  /** Last use per user key ("app|role" or "app", src/model/use.ts userKey). */
+  by: z.record(z.string(), ms),
+});
+export type ImageEntry = z.output<typeof imageEntrySchema>;
+
+export const needSetSchema = z.object({
+  at: ms,
+  app: z.string(),
+  role: z.string(),
+  recipe: z.string(),
+  version: z.string().nullable(),
+  versionSource: z.enum(["pinned", "ref", "chaos", "working-tree"]),
+  images: z.array(z.object({ ref: z.string(), id: z.string().nullable() })),
+});
 
 export const ledgerSchema = z.object({
-  version: z.literal(1),
-  recipes: z.record(
-    z.string(),
-    z.object({
-      lastPrepull: iso,
-      /** Git ref the images were read at (--ref), or null for the working tree. */
-      ref: z.string().nullable(),
-      images: z.array(z.string()),
-    }),
-  ),
-  images: z.record(
-    z.string(),
-    z.object({
-      id: z.string().nullable(),
-      uses: z.array(iso),
-      recipes: z.array(z.string()),
-    }),
-  ),
-  /** When imagekeeper first saw an image ID (prune's last-resort age). */
-  firstSeen: z.record(z.string(), iso),
+  version: z.literal(2),
+  images: z.record(z.string(), imageEntrySchema),
+  /** Per user key: what that app needs for that role now. */
+  needs: z.record(z.string(), needSetSchema),
 });
 export type Ledger = z.output<typeof ledgerSchema>;
 
 export function emptyLedger(): Ledger {
-  return { version: 1, recipes: {}, images: {}, firstSeen: {} };
+  return { version: 2, images: {}, needs: {} };
 }
 
 export interface LedgerRead {
@@ -54,42 +81,181 @@ export function ledgerPath(stateDir: string): string {
   return path.join(stateDir, "ledger.json");
 }
 
+// Version 1 (imagekeeper 0.1): images keyed by reference, ISO times, needs keyed by recipe.
+const v1Schema = z.object({
+  version: z.literal(1),
+  recipes: z.record(
+    z.string(),
+    z.object({ lastPrepull: z.string(), ref: z.string().nullable(), images: z.array(z.string()) }),
+  ),
+  images: z.record(
+    z.string(),
+    z.object({ id: z.string().nullable(), uses: z.array(z.string()), recipes: z.array(z.string()) }),
+  ),
+  firstSeen: z.record(z.string(), z.string()),
+});
+
+/** A version-1 ledger in today's shape: uses and first sightings kept, recipes become apps. */
+export function fromV1(v1: z.output<typeof v1Schema>): Ledger {
+  const t = (s: string) => Math.max(0, Date.parse(s) || 0);
+  const l = emptyLedger();
+  const idOf = new Map<string, string>();
+  for (const [ref, e] of Object.entries(v1.images)) {
+    if (!e.id) continue;
+    idOf.set(ref, e.id);
+    const uses = e.uses.map(t);
+    const first = v1.firstSeen[e.id] ? t(v1.firstSeen[e.id]!) : (uses[0] ?? 0);
+    const entry = (l.images[e.id] ??= {
+      refs: [],
+      uses: [],
+      arrived: null,
+      firstSeen: first,
+      lastSeen: first,
+      gone: null,
+      by: {},
+    });
+    entry.refs = [...new Set([...entry.refs, ref])].slice(-MAX_REFS);
+    entry.uses = compactUses([...entry.uses, ...uses]);
+    entry.lastSeen = Math.max(entry.lastSeen, ...uses);
+    for (const r of e.recipes) {
+      const k = userKey(r, "deploy");
+      entry.by[k] = Math.max(entry.by[k] ?? 0, ...uses);
+    }
+  }
+  for (const [recipe, r] of Object.entries(v1.recipes)) {
+    l.needs[userKey(recipe, "deploy")] = {
+      at: t(r.lastPrepull),
+      app: recipe,
+      role: "deploy",
+      recipe,
+      version: r.ref,
+      versionSource: r.ref ? "ref" : "working-tree",
+      images: r.images.map((ref) => ({ ref, id: idOf.get(ref) ?? null })),
+    };
+  }
+  return l;
+}
+
+const anyVersion = z.union([ledgerSchema, v1Schema]).transform((l) => (l.version === 1 ? fromV1(l) : l));
+
 /** Read the ledger; a missing file is an empty ledger, a damaged one is reported (not thrown). */
 export function readLedger(stateDir: string): LedgerRead {
-  const { value, problem } = readStateFile(ledgerPath(stateDir), ledgerSchema, emptyLedger);
+  const { value, problem } = readStateFile(ledgerPath(stateDir), anyVersion, emptyLedger);
   return problem ? { ledger: value, problem } : { ledger: value };
 }
 
-export interface PrepullRecord {
-  at: Date;
-  recipe: string;
-  ref: string | null;
-  images: { ref: string; id: string | null }[];
+export interface LedgerOptions {
+  /** Forget images gone, and app+role sets not renewed, for longer than this. */
+  horizonMs?: number;
 }
 
-/** Pure: the ledger after one prepull. */
-export function applyPrepull(ledger: Ledger, rec: PrepullRecord): Ledger {
-  const at = rec.at.toISOString();
-  const next: Ledger = structuredClone(ledger);
-  next.recipes[rec.recipe] = { lastPrepull: at, ref: rec.ref, images: rec.images.map((i) => i.ref).sort() };
-  for (const img of rec.images) {
-    const e = next.images[img.ref] ?? { id: null, uses: [], recipes: [] };
-    if (img.id) e.id = img.id;
-    e.uses = [...e.uses, at].sort().slice(-MAX_USES);
-    if (!e.recipes.includes(rec.recipe)) e.recipes = [...e.recipes, rec.recipe].sort();
-    next.images[img.ref] = e;
-    if (img.id && !next.firstSeen[img.id]) next.firstSeen[img.id] = at;
+/** Use times ascending, uses within SAME_USE_MS of the previous kept one dropped, at most MAX_USES. */
+export function compactUses(uses: readonly number[]): number[] {
+  const sorted = [...uses].sort((a, b) => a - b);
+  const out: number[] = [];
+  for (const u of sorted) if (out.length === 0 || u - out[out.length - 1]! >= SAME_USE_MS) out.push(u);
+  return out.slice(-MAX_USES);
+}
+
+function entryFor(l: Ledger, id: string, at: number): ImageEntry {
+  return (l.images[id] ??= {
+    refs: [],
+    uses: [],
+    arrived: null,
+    firstSeen: at,
+    lastSeen: at,
+    gone: null,
+    by: {},
+  });
+}
+
+function addRef(e: ImageEntry, ref: string | undefined): void {
+  if (!ref) return;
+  e.refs = [...e.refs.filter((r) => r !== ref), ref].slice(-MAX_REFS);
+}
+
+/** Keep the MAX_USERS most recent user keys. */
+function capUsers(by: Record<string, number>): Record<string, number> {
+  const entries = Object.entries(by);
+  if (entries.length <= MAX_USERS) return by;
+  return Object.fromEntries(
+    entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, MAX_USERS),
+  );
+}
+
+function applyUse(l: Ledger, u: ImageUse, at: number): void {
+  const e = entryFor(l, u.id, at);
+  e.uses = compactUses([...e.uses, at]);
+  addRef(e, u.ref);
+  e.lastSeen = Math.max(e.lastSeen, at);
+  e.gone = null;
+  if (u.app) {
+    const k = userKey(u.app, u.role);
+    e.by[k] = Math.max(e.by[k] ?? 0, at);
+    e.by = capUsers(e.by);
   }
-  return next;
 }
 
-/** Pure: record first sightings of image IDs (prune calls this for every image it lists). */
-export function applySeen(ledger: Ledger, ids: string[], at: Date): Ledger {
-  const missing = ids.filter((id) => !ledger.firstSeen[id]);
-  if (!missing.length) return ledger;
-  const next = structuredClone(ledger);
-  for (const id of missing) next.firstSeen[id] = at.toISOString();
-  return next;
+function applyArrival(l: Ledger, a: ImageArrival, at: number): void {
+  const e = entryFor(l, a.id, at);
+  e.arrived = Math.max(e.arrived ?? 0, at);
+  addRef(e, a.ref);
+  e.lastSeen = Math.max(e.lastSeen, at);
+  e.gone = null;
+}
+
+function applyNeeds(l: Ledger, n: NeedSet, at: number): void {
+  const k = userKey(n.app, n.role);
+  const prev = l.needs[k];
+  // An older set never replaces a newer one (two prepulls finishing out of order).
+  if (prev && prev.at > at) return;
+  l.needs[k] = { ...n, at, images: n.images.map((i) => ({ ref: i.ref, id: i.id })) };
+}
+
+/**
+ * Pure: the ledger after `change`, observed at `now`. Times after `now` are clamped to it (a clock
+ * stepped back must not leave uses in the future, which would make an image look needed forever).
+ * Then the ledger is compacted: images gone for longer than the horizon, and app+role sets older
+ * than it, are forgotten.
+ */
+export function applyChange(
+  ledger: Ledger,
+  change: LedgerChange,
+  now: number,
+  opts: LedgerOptions = {},
+): Ledger {
+  const horizon = opts.horizonMs ?? DEFAULT_HORIZON_MS;
+  const clamp = (t: number) => Math.max(0, Math.min(t, now));
+  const l: Ledger = structuredClone(ledger);
+  for (const a of change.arrivals ?? []) applyArrival(l, a, clamp(a.at));
+  for (const u of change.uses ?? []) applyUse(l, u, clamp(u.at));
+  for (const n of change.needs ?? []) applyNeeds(l, n, clamp(n.at));
+  if (change.sighting) {
+    const at = clamp(change.sighting.at);
+    const present = new Set(change.sighting.present);
+    for (const id of present) {
+      const e = entryFor(l, id, at);
+      e.lastSeen = Math.max(e.lastSeen, at);
+      e.gone = null;
+    }
+    for (const [id, e] of Object.entries(l.images)) if (!present.has(id)) e.gone ??= at;
+  }
+  for (const g of change.gone ?? []) {
+    const e = l.images[g.id];
+    if (e) e.gone ??= clamp(g.at);
+  }
+  // Clock safety for what was recorded before a step back: nothing stays in the future.
+  for (const e of Object.values(l.images)) {
+    if (e.uses.some((u) => u > now)) e.uses = compactUses(e.uses.map(clamp));
+    if (e.arrived !== null && e.arrived > now) e.arrived = now;
+    if (e.lastSeen > now) e.lastSeen = now;
+    if (e.firstSeen > now) e.firstSeen = now;
+    for (const [k, t] of Object.entries(e.by)) if (t > now) e.by[k] = now;
+  }
+  for (const [id, e] of Object.entries(l.images))
+    if (e.gone !== null && now - e.gone > horizon) delete l.images[id];
+  for (const [k, n] of Object.entries(l.needs)) if (now - n.at > horizon) delete l.needs[k];
+  return l;
 }
 
 export interface UpdateResult {
@@ -114,4 +280,16 @@ export async function updateLedger(stateDir: string, change: (l: Ledger) => Ledg
     writeFileAtomic(ledgerPath(stateDir), `${JSON.stringify(next)}\n`, 0o664, { fsync: false });
     return read.problem ? { ledger: next, problem: read.problem } : { ledger: next };
   });
+}
+
+/**
+ * The one way anything is recorded: apply `change` at `now` (default: the clock) under the lock.
+ * Callers that must never fail over the ledger (prepull) catch and log.
+ */
+export function recordLedger(
+  stateDir: string,
+  change: LedgerChange,
+  opts: LedgerOptions & { now?: number } = {},
+): Promise<UpdateResult> {
+  return updateLedger(stateDir, (l) => applyChange(l, change, opts.now ?? Date.now(), opts));
 }

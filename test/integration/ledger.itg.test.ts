@@ -28,13 +28,12 @@ describe("ledger", () => {
     expect(codes.every((c) => c === 0)).toBe(true);
     const { ledger, problem } = readLedger(state);
     expect(problem).toBeUndefined();
-    expect(Object.keys(ledger.recipes).sort()).toEqual(
-      Array.from({ length: writers }, (_, i) => `recipe${i}`).sort(),
+    expect(Object.keys(ledger.needs).sort()).toEqual(
+      Array.from({ length: writers }, (_, i) => `recipe${i}|deploy`).sort(),
     );
-    for (let i = 0; i < writers; i++) expect(ledger.images[`img${i}:1`]!.uses).toHaveLength(times);
-    // Every one of the 50 updates added a use of the shared image (capped at MAX_USES = 32).
-    expect(ledger.images["shared:1"]!.uses).toHaveLength(32);
-    expect(ledger.images["shared:1"]!.recipes).toHaveLength(writers);
+    for (let i = 0; i < writers; i++) expect(ledger.images[`sha256:img${i}:1`]!.uses).toHaveLength(times);
+    // No update was lost: the shared image was used by every writer.
+    expect(Object.keys(ledger.images["sha256:shared"]!.by)).toHaveLength(writers);
     // No lock or temp file is left behind.
     expect(readdirSync(state).sort()).toEqual(["ledger.json"]);
   });
@@ -47,12 +46,11 @@ describe("ledger", () => {
     expect(r.problem).toMatch(/not valid JSON/);
     expect(readdirSync(state).some((n) => n.startsWith("ledger.json.damaged-"))).toBe(true);
     expect(JSON.parse(readFileSync(path.join(state, "ledger.json"), "utf8"))).toEqual({
-      version: 1,
-      recipes: {},
+      version: 2,
       images: {},
-      firstSeen: {},
+      needs: {},
     });
-    writeFileSync(path.join(state, "ledger.json"), '{"version": 2}');
+    writeFileSync(path.join(state, "ledger.json"), '{"version": 3}');
     expect(readLedger(state).problem).toMatch(/ledger\.json does not match its schema/);
   });
 });

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { prepullReportSchema } from "../../src/pull/report.js";
+import { ledgerSchema } from "../../src/state/ledger.js";
 import { cli, cliSpawn } from "../support/cli.js";
 import { type FaultProxy, HUB_QUOTA_BODY, startProxy } from "../support/proxy.js";
 import {
@@ -123,9 +124,16 @@ describe("prepull", () => {
     expect(hits.filter((h) => h.path.includes("/blobs/"))).toEqual([]);
 
     // The ledger recorded what this recipe needed.
-    const ledger = JSON.parse(readFileSync(path.join(r.state, "ledger.json"), "utf8"));
-    expect(Object.keys(ledger.recipes)).toEqual([`demo${n}`]);
-    expect(ledger.images["nginx:1.25.3"].uses).toHaveLength(2);
+    const ledger = ledgerSchema.parse(JSON.parse(readFileSync(path.join(r.state, "ledger.json"), "utf8")));
+    expect(Object.keys(ledger.needs)).toEqual([`demo${n}|deploy`]);
+    expect(ledger.needs[`demo${n}|deploy`]!.images.map((i) => i.ref).sort()).toEqual(
+      c.images.map((i) => i.ref).sort(),
+    );
+    const web = ledger.images[c.images.find((i) => i.ref === "nginx:1.25.3")!.id!]!;
+    // Two prepulls less than a minute apart are one use; both were by this app in the deploy role.
+    expect(web.uses).toHaveLength(1);
+    expect(Object.keys(web.by)).toEqual([`demo${n}|deploy`]);
+    expect(web.arrived).not.toBeNull();
   });
 
   it("fails a bad tag as not-found within seconds, with exit 1 and a hint", async () => {

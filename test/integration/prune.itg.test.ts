@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { statusSchema } from "../../src/commands/status.js";
 import { usageFromStatfs } from "../../src/prune/measure.js";
 import { type PruneResult, pruneResultSchema } from "../../src/prune/report.js";
-import { applyPrepull, applySeen, updateLedger } from "../../src/state/ledger.js";
+import { updateLedger } from "../../src/state/ledger.js";
+import { firstSeenAt, prepulled } from "../support/ledger-fixtures.js";
 import {
   type Daemon,
   DOCKER_CLI,
@@ -192,28 +193,28 @@ describe("imagekeeper prune on a real engine", () => {
     await updateLedger(stateDir, (l0) => {
       let l = l0;
       for (const days of [8, 7, 6, 5])
-        l = applyPrepull(l, {
+        l = prepulled(l, {
           at: new Date(now - days * DAY),
           recipe: "alpha",
           ref: null,
           images: [{ ref: img.sup1!.ref, id: img.sup1!.id }],
         });
       for (const days of [3, 2, 1])
-        l = applyPrepull(l, {
+        l = prepulled(l, {
           at: new Date(now - days * DAY),
           recipe: "alpha",
           ref: null,
           images: [{ ref: img.sup2!.ref, id: img.sup2!.id }],
         });
       const protectedIds = ["running", "stopped", "idle", "keep", "svc1", "svc2"].map((k) => img[k]!.id);
-      l = applySeen(l, protectedIds, new Date(now - 30 * DAY));
-      l = applySeen(
+      l = firstSeenAt(l, protectedIds, new Date(now - 30 * DAY));
+      l = firstSeenAt(
         l,
         danglingOld.map((x) => x.id),
         new Date(now - 20 * DAY),
       );
       fillers.forEach((f, i) => {
-        l = applySeen(l, [f.id], new Date(now - (10 + i) * DAY));
+        l = firstSeenAt(l, [f.id], new Date(now - (10 + i) * DAY));
       });
       return l;
     });
@@ -416,7 +417,7 @@ describe("imagekeeper prune on a real engine", () => {
     expect(st.lastPrune?.bytesFreed).toBe(real.after.freeBytes - real.before.freeBytes);
     expect(st.consecutiveDeferrals).toBe(0);
     expect(st.leases).toEqual([]);
-    expect(st.ledger.recipes).toBe(1);
+    expect(st.ledger.needSets).toBe(1);
     expect(st.disk.path).toBe(path.join(loop.dir, "docker"));
     const text = cli(["status"]).stdout;
     expect(text).toMatch(/last removal run: pruned .* 5 image\(s\) removed/);
@@ -496,10 +497,12 @@ describe("imagekeeper prune on a real engine", () => {
     d.docker(["build", "--quiet", "--network", "none", "-t", "child/app:1", ctxDir], {
       env: { DOCKER_BUILDKIT: "0" },
     });
-    await updateLedger(stateDir, (l) => ({
-      ...l,
-      firstSeen: { ...l.firstSeen, [parent.id]: new Date(Date.now() - 30 * DAY).toISOString() },
-    }));
+    await updateLedger(stateDir, (l) => {
+      const next = structuredClone(l);
+      const e = next.images[parent.id];
+      if (e) e.firstSeen = Date.now() - 30 * DAY;
+      return e ? next : firstSeenAt(l, [parent.id], new Date(Date.now() - 30 * DAY));
+    });
     const u = usedPercent();
     writeConfig({ highWatermarkPercent: Math.floor(u) - 1, lowWatermarkPercent: Math.floor(u) - 20 });
     const { result, stderr } = pruneJson();

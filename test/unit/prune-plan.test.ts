@@ -16,7 +16,8 @@ import {
   type ServiceFact,
 } from "../../src/prune/plan.js";
 import { ALWAYS_OPEN, type WindowState } from "../../src/prune/window.js";
-import { applyPrepull, emptyLedger, type Ledger } from "../../src/state/ledger.js";
+import { emptyLedger, type Ledger } from "../../src/state/ledger.js";
+import { firstSeenAt, prepulled } from "../support/ledger-fixtures.js";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -57,9 +58,11 @@ function image(name: string | null, o: Partial<ImageFact> & { digest?: string } 
 
 /** A ledger in which every image in `ids` was first seen `ago` before NOW (long enough to be old). */
 function seen(images: ImageFact[], ago = 30 * D, base: Ledger = emptyLedger()): Ledger {
-  const l = structuredClone(base);
-  for (const i of images) l.firstSeen[i.id] ??= T(-ago).toISOString();
-  return l;
+  return firstSeenAt(
+    base,
+    images.map((i) => i.id),
+    T(-ago),
+  );
 }
 
 function facts(o: Partial<PruneFacts> & { images: ImageFact[] }): PruneFacts {
@@ -147,32 +150,40 @@ describe("last use: ledger → LastTagTime → first seen", () => {
       "ledger wins",
       { usesMs: [T(-2 * D).getTime()], lastUseMs: T(-2 * D).getTime() },
       img,
-      { [img.id]: T(-9 * D).toISOString() },
+      T(-9 * D).getTime(),
       -2 * D,
       "ledger",
     ],
     [
       "then the last tag/pull time",
-      undefined,
+      { usesMs: [], lastUseMs: null },
       img,
-      { [img.id]: T(-9 * D).toISOString() },
+      T(-9 * D).getTime(),
       -5 * D,
       "last-tag-time",
     ],
     [
       "then first seen",
-      undefined,
+      { usesMs: [], lastUseMs: null },
       { ...img, lastTagTimeMs: null },
-      { [img.id]: T(-9 * D).toISOString() },
+      T(-9 * D).getTime(),
       -9 * D,
       "first-seen",
     ],
-    ["never seen: first seen now", undefined, { ...img, lastTagTimeMs: null }, {}, 0, "first-seen"],
-  ] as const)("%s", (_name, view, im, firstSeen, at, source) => {
-    const v = view
-      ? { ...view, usesMs: [...view.usesMs], recipes: ["r"], neededBy: ["r"], superseded: false }
-      : undefined;
-    expect(lastUseOf(im, v, firstSeen, NOW.getTime())).toEqual({ ms: T(at).getTime(), source });
+    ["never seen: first seen now", undefined, { ...img, lastTagTimeMs: null }, null, 0, "first-seen"],
+  ] as const)("%s", (_name, view, im, firstSeenMs, at, source) => {
+    const v =
+      view && firstSeenMs !== null
+        ? {
+            ...view,
+            usesMs: [...view.usesMs],
+            firstSeenMs,
+            recipes: ["r"],
+            neededBy: ["r"],
+            superseded: false,
+          }
+        : undefined;
+    expect(lastUseOf(im, v, NOW.getTime())).toEqual({ ms: T(at).getTime(), source });
   });
 });
 
@@ -182,7 +193,7 @@ describe("ledgerViews", () => {
     const pinned = image(null, { digest: `${REG}/x/y@${dg("d")}` });
     const gone = image(`${REG}/x/old:renamed`);
     let l = emptyLedger();
-    l = applyPrepull(l, {
+    l = prepulled(l, {
       at: T(-3 * D),
       recipe: "web",
       ref: null,
@@ -194,8 +205,8 @@ describe("ledgerViews", () => {
     });
     const v = ledgerViews(l, [nginx, pinned, gone]);
     expect(v.get(nginx.id)?.lastUseMs).toBe(T(-3 * D).getTime());
-    expect(v.get(pinned.id)?.neededBy).toEqual(["web"]);
-    expect(v.get(gone.id)?.recipes).toEqual(["web"]);
+    expect(v.get(pinned.id)?.neededBy).toEqual(["web|deploy"]);
+    expect(v.get(gone.id)?.recipes).toEqual(["web|deploy"]);
   });
 
   it("superseded: a recipe needed it before, none in its latest prepull", () => {
@@ -203,7 +214,7 @@ describe("ledgerViews", () => {
     const v2 = image(`${REG}/a/app:2`);
     const shared = image("postgres:16");
     let l = emptyLedger();
-    l = applyPrepull(l, {
+    l = prepulled(l, {
       at: T(-3 * D),
       recipe: "a",
       ref: null,
@@ -212,13 +223,13 @@ describe("ledgerViews", () => {
         { ref: "postgres:16", id: shared.id },
       ],
     });
-    l = applyPrepull(l, {
+    l = prepulled(l, {
       at: T(-2 * D),
       recipe: "b",
       ref: null,
       images: [{ ref: "postgres:16", id: shared.id }],
     });
-    l = applyPrepull(l, {
+    l = prepulled(l, {
       at: T(-D),
       recipe: "a",
       ref: null,
@@ -228,7 +239,11 @@ describe("ledgerViews", () => {
     expect(v.get(v1.id)?.superseded).toBe(true);
     expect(v.get(v2.id)?.superseded).toBe(false);
     // recipe a dropped it, but b still needs it
-    expect(v.get(shared.id)).toMatchObject({ superseded: false, neededBy: ["b"], recipes: ["a", "b"] });
+    expect(v.get(shared.id)).toMatchObject({
+      superseded: false,
+      neededBy: ["b|deploy"],
+      recipes: ["a|deploy", "b|deploy"],
+    });
   });
 });
 
@@ -288,13 +303,13 @@ describe("planPrune: protection", () => {
     { id: "s2", name: "stack_proxy", image: "docker.io/library/nginx:1.25", previousImage: null },
   ];
   let ledger = emptyLedger();
-  ledger = applyPrepull(ledger, {
+  ledger = prepulled(ledger, {
     at: T(-H),
     recipe: "r",
     ref: null,
     images: [{ ref: youngLedger.repoTags[0]!, id: youngLedger.id }],
   });
-  ledger = applyPrepull(ledger, {
+  ledger = prepulled(ledger, {
     at: T(-20 * D),
     recipe: "q",
     ref: null,
@@ -392,7 +407,7 @@ describe("planPrune: order", () => {
   const images = [current, noHistory, weekly, superseded, dangBare, dangOld];
   let ledger = emptyLedger();
   for (let d = 10; d >= 1; d--) {
-    ledger = applyPrepull(ledger, {
+    ledger = prepulled(ledger, {
       at: T(-d * D),
       recipe: "a",
       ref: null,
@@ -400,7 +415,7 @@ describe("planPrune: order", () => {
     });
   }
   for (const d of [22, 15, 8, 1]) {
-    ledger = applyPrepull(ledger, {
+    ledger = prepulled(ledger, {
       at: T(-d * D),
       recipe: "w",
       ref: null,
@@ -423,7 +438,7 @@ describe("planPrune: order", () => {
       [`${REG}/a/app:2`, "predicted", 6],
     ]);
     expect(reasonText(byRef(plan, `${REG}/a/app:1`))).toMatch(
-      /^superseded \(#3\): needed before by a, by none/,
+      /^superseded \(#3\): needed before by a\|deploy, by none/,
     );
     expect(byRef(plan, `${REG}/w/weekly:1`).predictedNextUse).toBe(T(6 * D).toISOString());
   });

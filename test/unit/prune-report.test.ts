@@ -6,6 +6,7 @@ import type { DiskUsage } from "../../src/prune/measure.js";
 import { type ImageFact, planPrune } from "../../src/prune/plan.js";
 import { dryRunResultOf, pruneResultSchema, renderPlan, resultOf } from "../../src/prune/report.js";
 import { ALWAYS_OPEN } from "../../src/prune/window.js";
+import { firstSeenAt } from "../support/ledger-fixtures.js";
 import { emptyLedger } from "../../src/state/ledger.js";
 
 const MiB = 1024 * 1024;
@@ -29,9 +30,9 @@ const image = (i: number, tag: string | null): ImageFact => ({
   lastTagTimeMs: null,
 });
 const images = [image(1, null), image(2, "a:1"), image(3, "b:1"), image(4, "c:1"), image(5, "kept:1")];
-const ledger = emptyLedger();
+let ledger = emptyLedger();
 for (const i of images.slice(0, 4))
-  ledger.firstSeen[i.id] = new Date(NOW.getTime() - (10 + Number(i.id.at(-1))) * 86_400_000).toISOString();
+  ledger = firstSeenAt(ledger, [i.id], new Date(NOW.getTime() - (10 + Number(i.id.at(-1))) * 86_400_000));
 const plan = planPrune(
   {
     now: NOW,
@@ -142,7 +143,7 @@ describe("renderStatus", () => {
         imagesRemoved: 7,
       },
       consecutiveDeferrals: 3,
-      ledger: { images: 12, recipes: 3, firstSeen: 40 },
+      ledger: { images: 12, needSets: 3 },
       window: {
         cron: "30 4 * * *",
         durationMs: 7_200_000,
