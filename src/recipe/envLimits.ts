@@ -46,6 +46,8 @@ export interface EnvSource {
   file: string | undefined;
   /** Variables given with --set. */
   overridden: readonly string[];
+  /** The recipe's abra.sh exports merged over the .env, when read. */
+  abraSh?: { source: string; vars: Readonly<Record<string, string>> };
 }
 
 /**
@@ -62,7 +64,13 @@ export function checkExecEnv(
 ): { usedBytes: number; limitBytes: number } {
   const e = { ...env, envFile: env.file, program, argv: [program, ...args] };
   const where = (name: string) =>
-    e.overridden.includes(name) ? "given with --set" : e.envFile ? `in ${e.envFile}` : "in the app env";
+    e.abraSh?.vars[name] !== undefined
+      ? `exported by ${e.abraSh.source}`
+      : e.overridden.includes(name)
+        ? "given with --set"
+        : e.envFile
+          ? `in ${e.envFile}`
+          : "in the app env";
   const fail = (message: string, hint: string) =>
     new InputError("env", message, { ...(e.envFile ? { file: e.envFile } : {}), hint });
   const entries = Object.entries(e.vars);

@@ -97,6 +97,20 @@ describe("checkExecEnv: one variable", () => {
     );
     expect(e.message).toContain("V given with --set");
   });
+  it("names abra.sh as the source of a variable it exported", () => {
+    const e = thrown(() =>
+      checkExecEnv(
+        {
+          ...env({ V: "x".repeat(MAX_ARG_STRLEN) }),
+          abraSh: { source: "abra.sh at 1.2.0", vars: { V: "x" } },
+        },
+        DOCKER,
+        ARGS,
+        8 * MiB,
+      ),
+    );
+    expect(e.message).toContain("V exported by abra.sh at 1.2.0");
+  });
   it.each<[string, Record<string, string>]>([
     ["a NUL in a value", { A: "x\0y" }],
     ["a NUL in a name", { "A\0B": "x" }],
