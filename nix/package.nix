@@ -55,8 +55,10 @@ stdenvNoCC.mkDerivation {
     # What the CLI runs: the docker client (pull, rm, `stack config` to resolve recipes, which
     # needs docker >= 23), git (--ref reads a recipe at a tag), util-linux's flock (run leases),
     # coreutils. Prefixed, so the tested versions win over whatever the caller's PATH holds.
-    # `--`: node takes nothing after the script path as its own option. IMAGEKEEPER_DOC_DIR: the
-    # installed docs, which `imagekeeper --help` names (a caller's own value wins).
+    # `--` before the script: Node 20 would otherwise take imagekeeper's `--env-file` (an app .env,
+    # data) as its own option and load it into the process environment (nodejs/node#54232).
+    # IMAGEKEEPER_DOC_DIR: the installed docs, which `imagekeeper --help` names (a caller's own
+    # value wins).
     makeWrapper ${lib.getExe nodejs} $out/bin/imagekeeper \
       --add-flags "-- $out/libexec/imagekeeper/imagekeeper.mjs" \
       --set-default IMAGEKEEPER_DOC_DIR $out/share/doc/imagekeeper \
