@@ -38,10 +38,14 @@
           system = pkgs.stdenv.hostPlatform.system;
         in
         {
-          # Builds the bundle wrapper and runs its install check (--version, a fixture recipe).
+          # Builds the bundle wrapper and runs its install check (--version, the man page,
+          # completions and docs, a fixture recipe).
           package = self.packages.${system}.default;
-          # The module against real NixOS options (test/nix covers it with lib alone).
+          # The runner recipes of examples/nixos/ in a current NixOS, with the real runner modules
+          # (test/nix evaluates them on nixpkgs 20.09 against stand-ins).
           module = import ./nix/tests/eval.nix { inherit pkgs self; };
+          # A VM: credentials, prepull as a user and as a DynamicUser runner service, the watch,
+          # a prune deferred by a run, metrics, installed docs, no token anywhere it should not be.
           vm = import ./nix/tests/vm.nix { inherit pkgs self; };
         }
       );

@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 need=()
 # busybox-static, not busybox: test images are FROM scratch and need a static binary.
-for pkg in docker.io docker-registry busybox-static apache2-utils nix-bin e2fsprogs iproute2 util-linux git tar; do
+# zsh, fish, tmux and groff-base: the completion and man page tests run the real shells and groff.
+# xz-utils: the Nix test data in ../shared/nix is .tar.xz.
+for pkg in docker.io docker-registry busybox-static apache2-utils nix-bin e2fsprogs iproute2 util-linux git tar \
+  zsh fish tmux groff-base xz-utils; do
   installed "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

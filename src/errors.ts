@@ -63,3 +63,18 @@ export class ToolError extends Error {
     this.hint = opts.hint;
   }
 }
+
+/**
+ * `imagekeeper run`: the command cannot be started, as a shell would say it: not found (127) or
+ * found but not executable (126). Nothing was run and no lease was taken.
+ */
+export class CommandNotRunnableError extends Error {
+  override name = "CommandNotRunnableError";
+  readonly status: 126 | 127;
+  readonly hint: string;
+  constructor(message: string, status: 126 | 127, hint: string) {
+    super(message);
+    this.status = status;
+    this.hint = hint;
+  }
+}

@@ -1,11 +1,19 @@
 # VM test (flake check `vm`): the module on a NixOS machine with docker and a local registry that
-# wants a password. The registry-auth units write a 0600 docker config from a LoadCredential secret;
-# the runner user pre-pulls a recipe's image with it; a prune under disk pressure defers while
-# `imagekeeper run` holds a lease and removes the image once the run is over; the token is then
-# looked for in the journal, the system's store closure and every world-readable file.
-# No network in the VM: the image is `docker import`ed and pushed to services.dockerRegistry, as
-# nixpkgs' docker-registry test does. Unrun on the development machines (no KVM, Nix 2.8):
-# run it on the CI host with `nix build .#checks.x86_64-linux.vm -L`.
+# wants a password.
+#   - the registry-auth units write a 0600 docker config from a LoadCredential secret;
+#   - the runner user pre-pulls a recipe's image with it;
+#   - a runner service sandboxed like nixpkgs' Woodpecker agent (DynamicUser, PrivateUsers,
+#     ProtectSystem = "strict") gets its own docker config when it starts and pre-pulls another
+#     recipe under a run lease, through runner.services and registryAuth.*.services;
+#   - imagekeeper-watch records an image a container uses, and follows docker through a restart;
+#   - a prune under disk pressure defers while `imagekeeper run` holds a lease and removes the
+#     image once the run is over; the metrics textfile is written where node_exporter can read it;
+#   - the man page and the docs are installed, and the wrapper names the docs;
+#   - the token is looked for in the journal, the system's store closure and every world-readable
+#     file.
+# No network in the VM: the images are `docker import`ed and pushed to services.dockerRegistry, as
+# nixpkgs' docker-registry test does. Unrun on the development machines (no KVM, Nix 2.8): run it
+# on the CI host with `nix build .#checks.x86_64-linux.vm -L`.
 { pkgs, self }:
 
 pkgs.testers.runNixOSTest {
@@ -33,20 +41,39 @@ pkgs.testers.runNixOSTest {
       services.imagekeeper = {
         enable = true;
         runner.users = [ "runner" ];
+        runner.services = [ "ci-agent" ];
         registryAuth."127.0.0.1:5000" = {
           username = "ci";
           passwordFile = "/run/keys/registry-token";
-          # root pushes the test image; the runner pulls it.
+          # root pushes the test images; the runner pulls them.
           users = [
             "runner"
             "root"
           ];
+          services = [ "ci-agent" ];
         };
         # Pressure is made below by filling the disk; any unused image may go at once.
         settings.prune = {
           highWatermarkPercent = 5;
           lowWatermarkPercent = 1;
           minAge = "0s";
+        };
+        settings.metrics.textfile = "/var/lib/imagekeeper-metrics/imagekeeper.prom";
+      };
+
+      # A CI agent as nixpkgs' runner modules make them: a DynamicUser in a strict sandbox, whose job
+      # (here, its ExecStart) calls imagekeeper from PATH with the PAT from DOCKER_CONFIG.
+      systemd.services.ci-agent = {
+        description = "CI agent stand-in";
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          DynamicUser = true;
+          PrivateUsers = true;
+          PrivateTmp = true;
+          ProtectSystem = "strict";
+          NoNewPrivileges = true;
+          ExecStart = "${pkgs.bash}/bin/bash -c 'imagekeeper run -- imagekeeper prepull --recipe /etc/ik-agent-recipe --env-file /etc/ik-agent-recipe/app.env'";
         };
       };
 
@@ -62,6 +89,15 @@ pkgs.testers.runNixOSTest {
         TYPE=ik-recipe
         APP_TAG=1
       '';
+      environment.etc."ik-agent-recipe/compose.yml".text = ''
+        version: "3.8"
+        services:
+          agent:
+            image: 127.0.0.1:5000/ci/agent:1
+      '';
+      environment.etc."ik-agent-recipe/app.env".text = ''
+        TYPE=ik-agent-recipe
+      '';
     };
 
   testScript = ''
@@ -72,6 +108,8 @@ pkgs.testers.runNixOSTest {
     token = "ik-vm-" + secrets.token_hex(16)
     encoded = base64.b64encode(f"ci:{token}".encode()).decode()
     image = "127.0.0.1:5000/ci/app:1"
+    agent_image = "127.0.0.1:5000/ci/agent:1"
+    busybox = "${pkgs.pkgsStatic.busybox}"
 
     machine.wait_for_unit("docker.service")
 
@@ -93,15 +131,42 @@ pkgs.testers.runNixOSTest {
         machine.succeed('test "$(stat -c %a /root/.docker/config.json)" = 600')
         machine.succeed(f"grep -qF '{encoded}' /home/runner/.docker/config.json")
 
+    with subtest("the shared directories have the module's modes"):
+        machine.succeed('test "$(stat -c %a:%U:%G /run/imagekeeper)" = 3770:imagekeeper:imagekeeper')
+        machine.succeed('test "$(stat -c %a:%U:%G /var/lib/imagekeeper)" = 2770:imagekeeper:imagekeeper')
+        machine.succeed(
+            'test "$(stat -c %a:%U:%G /var/lib/imagekeeper-metrics)" = 2775:imagekeeper:imagekeeper'
+        )
+
     with subtest("the runner user pre-pulls the recipe's image with its credentials"):
-        machine.succeed(f"tar cv --files-from /dev/null | docker import - {image}")
-        machine.succeed(f"docker push {image}")
-        machine.succeed(f"docker image rm {image}")
+        for ref in [image, agent_image]:
+            machine.succeed(f"tar cv --files-from /dev/null | docker import - {ref}")
+            machine.succeed(f"docker push {ref}")
+            machine.succeed(f"docker image rm {ref}")
         machine.succeed(
             "su - runner -c 'imagekeeper prepull --recipe /etc/ik-recipe"
             " --env-file /etc/ik-recipe/app.env'"
         )
         machine.succeed(f"docker image inspect {image}")
+
+    with subtest("a DynamicUser runner service pre-pulls under a run lease with its own docker config"):
+        machine.succeed("systemctl start ci-agent.service")
+        machine.succeed(f"docker image inspect {agent_image}")
+        machine.succeed(
+            'test "$(stat -c %a:%U /run/imagekeeper-docker/ci-agent/docker/config.json)" = 600:ci-agent'
+        )
+
+    with subtest("the watch records an image a container uses, and follows docker"):
+        machine.wait_for_unit("imagekeeper-watch.service")
+        machine.succeed(f"tar -C {busybox} -c bin | docker import - watched:1")
+        machine.succeed("docker run --rm watched:1 /bin/true")
+        machine.wait_until_succeeds("grep -qF 'watched:1' /var/lib/imagekeeper/ledger.json", timeout=60)
+        machine.succeed("systemctl restart docker.service")
+        machine.wait_for_unit("imagekeeper-watch.service")
+        machine.succeed("systemctl stop docker.service docker.socket")
+        machine.wait_until_succeeds("! systemctl is-active imagekeeper-watch.service", timeout=30)
+        machine.succeed("systemctl start docker.service")
+        machine.wait_for_unit("imagekeeper-watch.service")
 
     with subtest("under disk pressure, a prune defers while a run holds its lease"):
         machine.succeed("fallocate -l 600M /var/lib/ik-test-filler")
@@ -118,6 +183,20 @@ pkgs.testers.runNixOSTest {
         machine.succeed("systemctl stop ci-job.service")
         machine.succeed("systemctl start imagekeeper-prune.service")
         machine.fail(f"docker image inspect {image}")
+
+    with subtest("the metrics textfile is there for node_exporter, whoever reads it"):
+        machine.succeed(
+            "runuser -u nobody -- grep -q '^imagekeeper_prune_runs_total'"
+            " /var/lib/imagekeeper-metrics/imagekeeper.prom"
+        )
+
+    with subtest("the man page and the docs are installed, and the wrapper names the docs"):
+        machine.succeed("man -w imagekeeper")
+        machine.succeed(
+            'pkg=$(dirname $(dirname $(readlink -f /run/current-system/sw/bin/imagekeeper)));'
+            ' test -s $pkg/share/doc/imagekeeper/nixos.md;'
+            ' grep -q "IMAGEKEEPER_DOC_DIR" $pkg/bin/imagekeeper'
+        )
 
     with subtest("the token is in no log, no store path and no world-readable file"):
         machine.fail(f"journalctl --no-pager -o cat | grep -F -e '{token}' -e '{encoded}'")

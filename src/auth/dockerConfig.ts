@@ -14,7 +14,18 @@ import { type RegistryTarget, sameRegistry } from "./registry.js";
 // Loose on purpose: docker adds keys over time and other tools (buildx, compose, scout) add their
 // own. We check only the shapes we read or write, so a damaged file is caught before we rewrite it.
 const dockerConfigSchema = z.looseObject({
-  auths: z.record(z.string(), z.looseObject({ auth: z.string().optional() })).optional(),
+  auths: z
+    .record(
+      z.string(),
+      z.looseObject({
+        auth: z.string().optional(),
+        // Older clients wrote the two halves; some registries hand out an OAuth2 refresh token.
+        username: z.string().optional(),
+        password: z.string().optional(),
+        identitytoken: z.string().optional(),
+      }),
+    )
+    .optional(),
   credsStore: z.string().optional(),
   credHelpers: z.record(z.string(), z.string()).optional(),
 });

@@ -6,11 +6,11 @@
 // A 401/403 on the credentialed request means they were rejected. Credentials go only to https,
 // or to a loopback host over http (as the docker daemon allows), and never appear in a message.
 // Spec: https://distribution.github.io/distribution/spec/auth/token/
-import { z } from "zod";
 import { InputError, ToolError } from "../errors.js";
 import { logger } from "../log.js";
 import { parseChallenge } from "./challenge.js";
-import { isLoopbackHost, type RegistryTarget } from "./registry.js";
+import type { RegistryTarget } from "./registry.js";
+import { basicAuth, safeRealm, tokenFrom, tokenRequest } from "./token.js";
 
 export type VerifyOutcome =
   /** The registry accepted the credentials. */
@@ -23,8 +23,6 @@ export interface VerifyOptions {
   /** Per request. */
   timeoutMs?: number;
 }
-
-const tokenResponse = z.looseObject({ token: z.string().optional(), access_token: z.string().optional() });
 
 class Rejected extends Error {
   constructor(
@@ -41,7 +39,7 @@ export async function verifyCredentials(
   secret: string,
   opts: VerifyOptions = {},
 ): Promise<VerifyOutcome> {
-  const basic = `Basic ${Buffer.from(`${username}:${secret}`, "utf8").toString("base64")}`;
+  const basic = basicAuth(username, secret);
   const get = (url: URL, authorization?: string) => request(url, authorization, opts);
   try {
     const { base, first } = await probe(target, opts);
@@ -57,15 +55,13 @@ export async function verifyCredentials(
     }
     if (challenge?.scheme === "bearer" && challenge.params.realm) {
       const realm = safeUrl(challenge.params.realm, target);
-      if (challenge.params.service) realm.searchParams.set("service", challenge.params.service);
-      realm.searchParams.set("account", username);
-      realm.searchParams.set("client_id", "imagekeeper");
-      const t = await get(realm, basic);
+      // No scope: the token proves the credentials; /v2/ needs no repository access.
+      const req = tokenRequest(realm, challenge, [], { username, password: secret });
+      const t = await get(req.url, basic);
       if (t.status === 401 || t.status === 403)
         throw new Rejected(t.status, `the token service ${realm.host}`);
       if (t.status !== 200) throw unexpected(t.status, `${realm.origin}${realm.pathname}`);
-      const body = tokenResponse.safeParse(await t.json().catch(() => undefined));
-      const token = body.success ? (body.data.token ?? body.data.access_token) : undefined;
+      const token = tokenFrom(await t.json().catch(() => undefined));
       if (!token)
         throw new ToolError(`the token service ${realm.host} answered without a token`, {
           hint: "Check that --registry names the registry itself; drop --verify to write the credential unchecked.",
@@ -142,18 +138,18 @@ async function request(url: URL, authorization: string | undefined, opts: Verify
 
 /** The token realm, if it is safe to send the credentials there. */
 function safeUrl(realm: string, target: RegistryTarget): URL {
-  let u: URL;
-  try {
-    u = new URL(realm);
-  } catch {
+  const r = safeRealm(realm);
+  if (r.ok) return r.url;
+  if (!URL.canParse(realm))
     throw new ToolError(`${target.apiHost} named a token service that is not a URL`, {
       hint: "Drop --verify to write the credential unchecked.",
     });
-  }
-  if (u.protocol === "https:" || (u.protocol === "http:" && isLoopbackHost(u.host))) return u;
-  throw new ToolError(`${target.apiHost} sends credentials to ${u.origin}, which is not https; refused`, {
-    hint: "Fix the registry's token realm, or drop --verify to write the credential unchecked.",
-  });
+  throw new ToolError(
+    `${target.apiHost} sends credentials to ${new URL(realm).origin}, which is not https; refused`,
+    {
+      hint: "Fix the registry's token realm, or drop --verify to write the credential unchecked.",
+    },
+  );
 }
 
 function unexpected(status: number, where: string): ToolError {

@@ -46,10 +46,17 @@ is 0700 and the file 0600, and every other entry and key is kept.
                       The token is never accepted on the command line or from the environment.
   --docker-config DIR the docker client config directory to write
   --verify            check the credentials against the registry first; rejected → exit 2, nothing written
+  --json              print {ok, registry, username, file, verified: accepted|anonymous|null}
 
 Docker asks a credential helper (credHelpers, credsStore) before auths: a warning says so when the
-config has one for R. Exit 0 written; 2 bad input, a damaged config.json, or credentials the
-registry rejected; 70 the registry could not be reached for --verify. Nothing is written on error.`,
+config has one for R. Nothing is written on error.
+
+Exit status:
+  0        written
+  2        bad input (usage, bad config), a damaged config.json, or credentials the registry
+           rejected
+  70       the registry could not be reached for --verify; an internal error
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: {
     registry: { type: "string" },
     username: { type: "string" },
@@ -57,7 +64,7 @@ registry rejected; 70 the registry could not be reached for --verify. Nothing is
     "docker-config": { type: "string" },
     verify: { type: "boolean" },
     // Declared only to refuse it with a useful message (a secret on argv shows in ps and history).
-    password: { type: "string" },
+    password: { type: "string", hidden: true },
   },
   async run(ctx, values) {
     if (values.password !== undefined) {
@@ -75,8 +82,10 @@ registry rejected; 70 the registry could not be reached for --verify. Nothing is
     for (const why of credentialOverrides(before, target))
       logger().warn({ registry: target.key }, `the credential is written, but ${why}`);
 
+    let verified: "accepted" | "anonymous" | null = null;
     if (f.verify) {
       const outcome = await verifyCredentials(target, f.username, secret.value, { signal: ctx.signal });
+      verified = outcome === "anonymous" ? "anonymous" : "accepted";
       if (outcome === "anonymous")
         logger().warn(
           { registry: target.key },
@@ -96,7 +105,11 @@ registry rejected; 70 the registry could not be reached for --verify. Nothing is
     if (tightenedDir)
       logger().warn({ dir }, "the docker config directory was readable by others: set to 0700");
     logger().info({ registry: target.key, username: f.username, file }, "credential written");
-    ctx.out(`wrote ${target.key} credentials for ${f.username} to ${file}\n`);
+    ctx.out(
+      ctx.json
+        ? `${JSON.stringify({ ok: true, registry: target.key, username: f.username, file, verified })}\n`
+        : `wrote ${target.key} credentials for ${f.username} to ${file}\n`,
+    );
     return { kind: "ok" };
   },
 };

@@ -1,21 +1,31 @@
 import { dedupeImages } from "../pull/plan.js";
 import { parseFlags } from "./flags.js";
-import { resolveSelection, selectionHelp, selectionOptions, selectionSchema } from "./selection.js";
+import { resolveHelp, resolveOptions, resolveSchema, resolveSelection } from "./selection.js";
 import type { CommandSpec } from "./types.js";
 
 export const imagesCommand: CommandSpec = {
   name: "images",
   summary: "the images a recipe's deploy will use, resolved as abra resolves them",
-  help: `Usage: imagekeeper images --recipe DIR [--env-file FILE] [--ref GITREF] [--set KEY=VALUE]… [--json]
+  help: `Usage: imagekeeper images --recipe DIR [--env-file FILE] [--ref VERSION | --chaos] [--set KEY=VALUE]… [--json]
 
 Prints the images, one per line, as written after interpolation, deduplicated and sorted. The
-compose files are those of COMPOSE_FILE in the app env (default compose.yml), merged and
-interpolated by docker's own loader ('docker stack config') with the app env as the only variables.
+recipe version is the one 'abra app deploy' would take (--chaos, --ref, else the version pinned in
+the app .env); a line on stderr names it and where it came from. The compose files are those of
+COMPOSE_FILE in the app env (default compose.yml), merged and interpolated by docker's own loader
+('docker stack config') with the app env and the recipe's abra.sh exports as the only variables.
 
-${selectionHelp}`,
-  options: selectionOptions,
+${resolveHelp}
+
+Exit status:
+  0        printed
+  2        bad input (usage, bad config, the .env, the pin, the git version, a compose file,
+           interpolation, a reference, a variable too large to hand to 'docker stack config'):
+           nothing resolved
+  70       an internal error (e.g. a docker client without 'docker stack config')
+  130/143  interrupted by SIGINT/SIGTERM`,
+  options: resolveOptions,
   async run(ctx, values) {
-    const sel = parseFlags("images", selectionSchema, values);
+    const sel = parseFlags("images", resolveSchema, values);
     const res = await resolveSelection(sel, ctx.config, ctx.signal);
     const images = dedupeImages(res.services);
     if (sel.json) {
@@ -23,6 +33,8 @@ ${selectionHelp}`,
         `${JSON.stringify({
           recipe: res.recipe,
           ref: res.gitRef,
+          version: res.version,
+          versionSource: res.versionSource,
           files: res.files,
           images: images.map((i) => ({
             ref: i.ref,

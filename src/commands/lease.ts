@@ -9,7 +9,7 @@ import { acquireLease, releaseLease } from "../lease/acquired.js";
 import { callerHoldsLease, enterGate } from "../lease/drain.js";
 import { checkLeaseId, newLeaseId } from "../lease/ids.js";
 import { readLeaseFile } from "../lease/metadata.js";
-import { logger } from "../log.js";
+import { human, logger } from "../log.js";
 import { durationMs, formatDuration } from "../util/duration.js";
 import { parseFlags } from "./flags.js";
 import type { CommandSpec } from "./types.js";
@@ -40,9 +40,15 @@ Options:
   --wait DURATION  how long to wait for a prune in progress (default: config lease.wait, 10m)
   --label TEXT     what the lease is for, shown by imagekeeper status (default: the caller's
                    command name and pid)
+  --json           print {ok, id, holderPid, expiresAt, ttlMs, renewed} instead of the bare id
 
-Exit status: 0 held (id printed) · 2 usage error, bad config · 4 a prune still held the lock
-after --wait · 70 the lease could not be taken (run dir not usable, flock or sleep missing).
+Exit status:
+  0        held (id printed)
+  2        usage error, bad config
+  4        a prune still held the lock after --wait
+  70       the lease could not be taken (run dir not usable, flock or sleep missing, the id's
+           record belongs to another user)
+  130/143  interrupted by SIGINT/SIGTERM while waiting for a prune
 
 Example:
   id=$(imagekeeper lease acquire --ttl 2h --id "job-$CI_JOB_ID")
@@ -53,16 +59,27 @@ See docs/leases.md.`;
 
 const RELEASE_HELP = `Usage: imagekeeper lease release ID
 
-End a lease taken with \`imagekeeper lease acquire\`: its holder process is stopped (after checking
-that the recorded pid is still that holder) and the lock is released before this command returns.
+End a lease taken with \`imagekeeper lease acquire\`: its holder process is stopped and the lock is
+released before this command returns.
 
 Idempotent: an id that is unknown, already released or expired is reported as a warning and exits
 0, so a cleanup step that runs twice, or after the TTL, does not fail the job. A lease held by
 \`imagekeeper run\` cannot be released here: it ends with its command.
 
-Exit status: 0 released, or nothing to release · 2 usage error (a malformed id, a run's lease) ·
-70 the holder could not be stopped (e.g. it belongs to another user: release as the user that
-acquired it, or as root).
+Options:
+  --json   print {ok, id, result: released|expired|not-found}
+
+Only a process proven to be the lease's holder is ever signalled: the pid, start time and boot id
+recorded, running as the owner of the lease's record, and holding the record and the lease lock
+open. A record alone (anyone in the run dir's group can write one) never makes this command
+signal anything.
+
+Exit status:
+  0        released, or nothing to release
+  2        usage error (a malformed id, a run's lease), bad config
+  70       the holder could not be stopped or not proven to be the holder (e.g. it belongs to
+           another user: release as the user that acquired it, or as root)
+  130/143  interrupted by SIGINT/SIGTERM
 See docs/leases.md.`;
 
 const TTL_MAX_MS = 30 * 86_400_000;
@@ -140,10 +157,18 @@ export const leaseAcquireCommand: CommandSpec = {
     }
     if (!got) throw interrupted();
     logger().info(
-      { id: got.id, holderPid: got.pid, expiresAt: got.expiresAt, ttl: formatDuration(ttlMs) },
+      human({ id: got.id, holderPid: got.pid, expiresAt: got.expiresAt, ttl: formatDuration(ttlMs) }, [
+        "id",
+        "ttl",
+        "expiresAt",
+      ]),
       got.renewed ? "lease renewed" : "lease acquired",
     );
-    ctx.out(`${got.id}\n`);
+    ctx.out(
+      ctx.json
+        ? `${JSON.stringify({ ok: true, id: got.id, holderPid: got.pid, expiresAt: got.expiresAt, ttlMs, renewed: got.renewed })}\n`
+        : `${got.id}\n`,
+    );
     return { kind: "ok" };
   },
 };
@@ -170,6 +195,7 @@ export const leaseReleaseCommand: CommandSpec = {
           ? `lease ${id} had already ended (TTL expired or holder gone); nothing to release`
           : `no lease ${id} in ${ctx.config.runDir} (already released, expired, or never taken); nothing to release`,
       );
+    if (ctx.json) ctx.out(`${JSON.stringify({ ok: true, id, result: r })}\n`);
     return { kind: "ok" };
   },
 };

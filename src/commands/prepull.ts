@@ -1,11 +1,15 @@
 import { z } from "zod";
-import { docker } from "../docker/cli.js";
+import type { CredentialStore } from "../auth/credentials.js";
 import { Engine } from "../docker/engine.js";
 import { logger } from "../log.js";
 import { executePlan } from "../pull/execute.js";
-import { dedupeImages, planPulls } from "../pull/plan.js";
+import { addDigestLookups, gatherLocal, gatherRegistry, type RegistryGather } from "../pull/facts.js";
+import { dedupeImages, type PlannedImage, planPulls } from "../pull/plan.js";
+import { checkQuotas, type QuotaCheck, shortfallMessage, shortfalls } from "../pull/quota.js";
+import { dryRunResult, quotaStopResult } from "../pull/results.js";
 import { imageLine, planText, reportResult, summary } from "../pull/render.js";
-import type { ImageResult, PrepullReport } from "../pull/report.js";
+import type { ImageResult, PrepullReport, QuotaReport } from "../pull/report.js";
+import { appendJournal, prepullEntry } from "../state/journal.js";
 import { recordLedger } from "../state/ledger.js";
 import { durationMs } from "../util/duration.js";
 import { intFlag, parseFlags } from "./flags.js";
@@ -22,6 +26,11 @@ const prepullSchema = selectionSchema.extend({
   "dry-run": z.boolean().optional(),
 });
 
+/** The share of the deadline the registry check may take (the pulls need the rest), and its cap. */
+const REGISTRY_SHARE = 4;
+const REGISTRY_CAP_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+
 export const prepullCommand: CommandSpec = {
   name: "prepull",
   summary: "make sure a recipe's images are in the local store before the deploy",
@@ -30,24 +39,37 @@ export const prepullCommand: CommandSpec = {
                           [--timeout DURATION] [--dry-run] [--json]
 
 Resolves the images exactly as 'abra app deploy' will (see 'imagekeeper images'), then makes sure
-each is in the local store. Pull policy auto (default): digests and pinned tags are skipped when
-present (one local check, no network); mutable tags (latest, main, edge, nightly…; config
-prepull.mutableTags) are always pulled, which costs a HEAD when unchanged. missing: pull only what
-is absent. always: pull everything.
+the store holds what the deploy will run. Pull policy auto (default): for each tag, ask its
+registry for the digest 'docker stack deploy' will pin (one HEAD, which Docker Hub does not count
+as a pull) and pull when the store lacks that digest; an image whose registry cannot be asked is
+used as it is, with a warning (the deploy does the same); digests in the compose file need no
+request. Before any pull, a registry quota (Docker Hub's ratelimit headers) that is smaller than
+the pulls needed fails the prepull as rate-limited. missing: pull only what is absent, with no
+registry request at all (offline hosts). always: pull everything.
 
 Failures are classified (rate-limited, not-found, unauthorized, …, docs/prepull.md); transient ones
 are retried with exponential backoff and jitter inside the deadline, permanent ones fail at once.
 
 ${selectionHelp}
 Pulling:
-  --concurrency N     pulls at once (default 3, config prepull.concurrency)
-  --pull-policy P     auto | missing | always (default auto)
+  --concurrency N     images pulled at once (default 3, config prepull.concurrency). dockerd
+                      downloads at most max-concurrent-downloads layers at a time for the whole
+                      daemon (default 3): images beyond it wait for a slot (the report's waitMs)
+                      and finish no sooner. Raise both together (NixOS:
+                      services.imagekeeper.docker.maxConcurrentDownloads).
+  --pull-policy P     auto | missing | always (default auto, config prepull.pullPolicy)
   --retries N         attempts per image for transient failures (default 4)
-  --timeout DURATION  deadline for the whole prepull (default 30m)
-  --dry-run           print the plan; pull nothing
+  --timeout DURATION  deadline for the whole prepull, registry checks included (default 30m)
+  --dry-run           ask the registries and print the plan; pull nothing
 
-Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing pulled) ·
-      3 Docker daemon unreachable · 130/143 interrupted.`,
+Exit status:
+  0        every image present or pulled
+  1        a pull failed, or the pull quota is too small for the pulls needed
+  2        bad input (usage, bad config, the app .env, the compose files, a variable too large to
+           hand to 'docker stack config'): nothing pulled
+  3        Docker daemon unreachable
+  70       an internal error (e.g. the docker client missing or too old)
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: {
     ...selectionOptions,
     concurrency: { type: "string" },
@@ -60,32 +82,58 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
     const f = parseFlags("prepull", prepullSchema, values);
     const cfg = ctx.config.prepull;
     const started = Date.now();
+    const policy = f["pull-policy"] ?? cfg.pullPolicy;
+    const timeoutMs = f.timeout ?? cfg.timeout;
+    if (cfg.mutableTags !== undefined)
+      logger().warn(
+        { key: "prepull.mutableTags" },
+        "prepull.mutableTags is deprecated and ignored: the auto policy compares every tag's digest with its registry",
+      );
     const res = await resolveSelection(f, ctx.config, ctx.signal);
     const wanted = dedupeImages(res.services);
+    // The deadline covers the registry check and the pulls.
+    const deadlineAt = Date.now() + timeoutMs;
 
-    // What is already here: one Engine API call per image over the socket, no process spawned.
+    // The pulling user's credentials, read on first need (never for a warm `missing` prepull) and
+    // shared by the registry check and the pulls, so a credential helper is asked once per registry.
+    let store: Promise<CredentialStore> | undefined;
+    const credentials = () =>
+      (store ??= import("../auth/credentials.js").then((m) => m.CredentialStore.forUser(ctx.env)));
+
+    // What is here (Engine API over the socket) and, unless the policy is missing, what the
+    // registries say each tag's digest is now: both at once.
     const engine = new Engine();
-    const ids = await Promise.all(wanted.map(async (w) => (await engine.inspectImage(w.ref))?.Id));
-    const present = new Map(wanted.map((w, i) => [w.ref, ids[i]]));
-    const plan = planPulls(wanted, present, f["pull-policy"] ?? cfg.pullPolicy, cfg.mutableTags);
+    const registryBudget = Math.min(REGISTRY_CAP_MS, Math.max(1000, Math.round(timeoutMs / REGISTRY_SHARE)));
+    const [local, registry] = await Promise.all([
+      gatherLocal(engine, wanted),
+      policy === "missing"
+        ? undefined
+        : gatherRegistry(engine, wanted, {
+            env: ctx.env,
+            credentials: await credentials(),
+            signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(registryBudget)]),
+            requestTimeoutMs: Math.min(REQUEST_TIMEOUT_MS, registryBudget),
+          }),
+    ]);
+    if (registry && policy === "auto") await addDigestLookups(engine, wanted, local, registry.facts);
+    const plan = planPulls(wanted, local, registry?.facts ?? new Map(), policy);
+    const quotas = checkQuotas(plan, registry?.quotas ?? []);
     logger().debug(
-      { plan: plan.map((p) => ({ ref: p.ref, action: p.action, reason: p.reason })) },
+      { plan: plan.map((p) => ({ ref: p.ref, action: p.action, reason: p.reason, digest: p.digest })) },
       "pull plan",
     );
 
-    const base = { recipe: res.recipe, ref: res.gitRef };
+    const base = {
+      recipe: res.recipe,
+      ref: res.gitRef,
+      version: res.version,
+      versionSource: res.versionSource,
+      pullPolicy: policy,
+      ...(quotas.length ? { quota: quotas.map(quotaReport) } : {}),
+    };
+    const short = shortfalls(quotas);
     if (f["dry-run"]) {
-      const images: ImageResult[] = plan.map((p) => ({
-        ref: p.ref,
-        service: p.service,
-        file: p.file,
-        action: p.action === "skip" ? "present" : "not-attempted",
-        attempts: 0,
-        durationMs: 0,
-        reason: p.action === "skip" ? p.reason : `would pull: ${p.reason}`,
-        ...(p.presentId ? { id: p.presentId } : {}),
-        ...(p.alsoUsedBy.length ? { alsoUsedBy: p.alsoUsedBy } : {}),
-      }));
+      const images = plan.map(dryRunResult);
       const report: PrepullReport = {
         ok: true,
         ...base,
@@ -93,28 +141,46 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
         durationMs: Math.round(Date.now() - started),
         images,
       };
-      ctx.out(f.json ? `${JSON.stringify(report)}\n` : `${planText(plan)}\n`);
+      const quotaLines = short.map(
+        (c) => `quota  ${shortfallMessage(c).replace(/; nothing was pulled$/, "")}\n`,
+      );
+      ctx.out(f.json ? `${JSON.stringify(report)}\n` : `${planText(plan)}\n${quotaLines.join("")}`);
       return { kind: "ok" };
     }
 
     // Room first: a prune in the gap between runs when these pulls would reach the high watermark
-    // (docs/prune.md). Loaded only when something is to be pulled: a warm prepull stays lean.
+    // (docs/prune.md, "Gap prunes"). The manifests' HEADs do not give layer sizes (a GET would count
+    // as a Docker Hub pull), so the bytes to pull are not known (0). Loaded only when something is
+    // to be pulled: a warm prepull stays lean.
     if (plan.some((p) => p.action === "pull"))
       await (await import("../prune/gap-prune.js")).gapPruneBeforePull(ctx, plan);
     const tty = ctx.isTTY && !f.json;
-    const results = await executePlan(plan, {
-      docker: docker(ctx.config.docker),
-      engine,
-      concurrency: f.concurrency ?? cfg.concurrency,
-      maxAttempts: f.retries ?? cfg.retries,
-      backoff: { baseMs: cfg.backoffBase, capMs: cfg.backoffCap },
-      timeoutMs: f.timeout ?? cfg.timeout,
-      signal: ctx.signal,
-      onStart: (img, attempt) => {
-        if (tty) ctx.out(`  pulling ${img.ref}${attempt > 1 ? ` (attempt ${attempt})` : ""}…\n`);
-      },
-      onResult: (r) => reportResult(r, tty, ctx.out),
-    });
+    let results: ImageResult[];
+    if (short.length) {
+      // Not enough quota for this prepull: fail before the first pull rather than halfway.
+      results = plan.map((p) => quotaStopResult(p, short));
+      for (const r of results) reportResult(r, tty, ctx.out);
+    } else {
+      const [{ registryAuthHeader }, { resolveRegistry }, creds] = await Promise.all([
+        import("../auth/credentials.js"),
+        import("../auth/registry.js"),
+        credentials(),
+      ]);
+      results = await executePlan(plan, {
+        engine,
+        registryAuth: async (img) =>
+          registryAuthHeader(await creds.get(resolveRegistry(img.parsed.domain).key)),
+        concurrency: f.concurrency ?? cfg.concurrency,
+        maxAttempts: f.retries ?? cfg.retries,
+        backoff: { baseMs: cfg.backoffBase, capMs: cfg.backoffCap },
+        timeoutMs: deadlineAt - Date.now(),
+        signal: ctx.signal,
+        onStart: (img, attempt) => {
+          if (tty) ctx.out(`  pulling ${img.ref}${attempt > 1 ? ` (attempt ${attempt})` : ""}…\n`);
+        },
+        onResult: (r) => reportResult(r, tty, ctx.out),
+      });
+    }
     const ok = results.every((r) => r.action === "present" || r.action === "pulled");
     const report: PrepullReport = {
       ok,
@@ -122,15 +188,17 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
       durationMs: Math.round(Date.now() - started),
       images: results,
     };
+    if (registry) await saveQuotas(ctx.config.stateDir, registry, results, plan);
 
     // The ledger feeds the prune policy; it must never fail a prepull.
     const resolved = results.filter((r) => r.action === "present" || r.action === "pulled");
     if (resolved.length) {
       const at = Date.now();
       // The app as its swarm stack name (what its containers' stack label says, so uses seen by
-      // `imagekeeper watch` land on the same app); the role: the upgrade's new version or the deploy.
+      // `imagekeeper watch` land on the same app); the role: --role (a harness's own tier), else
+      // the upgrade's new version (--ref) or the deploy (the pin, the working tree, --chaos).
       const app = res.env.vars.STACK_NAME || res.recipe;
-      const role = res.gitRef ? "upgrade" : "deploy";
+      const role = f.role ?? (res.versionSource === "ref" ? "upgrade" : "deploy");
       try {
         const u = await recordLedger(
           ctx.config.stateDir,
@@ -147,8 +215,8 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
                 app,
                 role,
                 recipe: res.recipe,
-                version: res.gitRef,
-                versionSource: res.gitRef ? "ref" : "working-tree",
+                version: res.version,
+                versionSource: res.versionSource,
                 images: resolved.map((r) => ({ ref: r.ref, id: r.id ?? null })),
               },
             ],
@@ -170,6 +238,9 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
       await recordPrepullMetrics(ctx.config, report);
     }
 
+    // History for `imagekeeper history`; never fails the prepull.
+    await appendJournal(ctx.config.stateDir, prepullEntry(report, f["env-file"]));
+
     if (f.json) ctx.out(`${JSON.stringify(report)}\n`);
     else if (tty) ctx.out(`${summary(report)}\n`);
     else {
@@ -180,3 +251,53 @@ Exit: 0 every image present or pulled · 1 a pull failed · 2 bad input (nothing
     return ok ? { kind: "ok" } : { kind: "failed" };
   },
 };
+
+function quotaReport(c: QuotaCheck): QuotaReport {
+  return {
+    registry: c.registry,
+    endpoint: c.endpoint,
+    limit: c.limit,
+    remaining: c.remaining,
+    ...(c.windowSeconds !== undefined ? { windowSeconds: c.windowSeconds } : {}),
+    ...(c.resetBy !== undefined ? { resetBy: new Date(c.resetBy).toISOString() } : {}),
+    ...(c.source ? { source: c.source } : {}),
+    needed: c.needed,
+  };
+}
+
+/** The quotas seen, for `status`; never fails the prepull. */
+async function saveQuotas(
+  stateDir: string,
+  registry: RegistryGather,
+  results: readonly ImageResult[],
+  plan: readonly PlannedImage[],
+): Promise<void> {
+  if (!registry.quotas.length) return;
+  const checks = checkQuotas(plan, registry.quotas);
+  const pulled = (domain: string) =>
+    results.filter((r, i) => r.action === "pulled" && plan[i]?.parsed.domain === domain).length;
+  try {
+    const { recordQuotas } = await import("../state/quota.js");
+    const at = Math.max(...registry.quotas.map((q) => q.at));
+    await recordQuotas(
+      stateDir,
+      Object.fromEntries(
+        checks.map((c) => [
+          c.registry,
+          {
+            at: registry.quotas.find((q) => q.registry === c.registry && q.endpoint === c.endpoint)?.at ?? at,
+            endpoint: c.endpoint,
+            limit: c.limit,
+            remaining: c.remaining,
+            windowSeconds: c.windowSeconds ?? null,
+            resetBy: c.resetBy ?? null,
+            source: c.source ?? null,
+            pulledAfter: pulled(c.registry),
+          },
+        ]),
+      ),
+    );
+  } catch (e) {
+    logger().warn({ err: (e as Error).message, stateDir }, "could not record the registry quota");
+  }
+}

@@ -36,8 +36,13 @@ Options:
                       what a prune at the high watermark would remove now
   --json              print one JSON document: {outcome, before, after, removed, kept}
 
-Exit: 0 for every outcome (no-pressure, deferred, outside-window, pruned, insufficient),
-2 bad config or flags (--assume-usage without --dry-run), 3 Docker daemon unreachable.`;
+Exit status:
+  0        every outcome (no-pressure, deferred, outside-window, pruned, insufficient)
+  2        bad input (usage, bad config, --assume-usage without --dry-run)
+  3        Docker daemon unreachable
+  70       an internal error (e.g. the run dir or the state dir not usable, flock missing)
+  130/143  interrupted by SIGINT/SIGTERM: the removal in progress finishes, nothing more is
+           removed`;
 
 const flagsSchema = z.looseObject({
   "dry-run": z.boolean().optional(),

@@ -3,12 +3,13 @@
 // shared, SIGINT/SIGTERM/SIGHUP are forwarded to CMD's process group, and CMD's exit status is
 // ours (a signal death as 128+n). The lease is imagekeeper's open lock descriptor (src/lease/).
 import { z } from "zod";
-import { InputError } from "../errors.js";
+import { CommandNotRunnableError, InputError } from "../errors.js";
 import { run as exec, type SpawnedChild } from "../exec.js";
 import { callerHoldsLease, enterGate, LEASE_ENV } from "../lease/drain.js";
 import { startRunLease } from "../lease/run-lease.js";
 import { logger } from "../log.js";
 import { durationMs } from "../util/duration.js";
+import { findExecutable } from "../util/executable.js";
 import { exitStatus, signalStatus } from "../util/exit-status.js";
 import { parseFlags } from "./flags.js";
 import type { CommandSpec } from "./types.js";
@@ -39,12 +40,14 @@ killed (even by SIGKILL) the lease ends at once and CMD receives SIGTERM (a pare
 Options:
   --wait DURATION  how long to wait for a prune in progress or another run's gap prune,
                    e.g. 90s, 10m (default: config lease.wait, 10m)
+  --json           when run ends, print {ok, exitCode, signal?, started, leaseId?, waitedMs?,
+                   durationMs?} as the LAST LINE OF STDERR: stdout is CMD's and stays untouched
 
 Exit status:
   CMD's status   CMD ran (128+n if signal n killed it; 126/127 if CMD could not be executed)
   2              usage error (e.g. no CMD after --), bad config
   4              a prune still held the lock after --wait; CMD was not started
-  70             the lease could not be taken (run dir not usable, flock missing)
+  70             the lease could not be taken (run dir not usable, flock or setpriv missing)
   128+n          signal n arrived while waiting; CMD was not started
 
 Environment: IMAGEKEEPER_RUN_DIR (the run dir, default /run/imagekeeper), IMAGEKEEPER_CONFIG.
@@ -72,6 +75,22 @@ export const runCommand: CommandSpec = {
       });
     }
     const waitMs = flags.wait ?? ctx.config.lease.wait;
+    // Before the lease: a typo reads as a typo (not as the exec helper's message), and nothing
+    // waits for a prune to start a command that cannot start. 127/126, as a shell says it.
+    const exe = findExecutable(argv[0]!, ctx.env.PATH ?? "");
+    if (!exe.ok)
+      throw new CommandNotRunnableError(
+        `imagekeeper run: the command "${argv[0]}" ${exe.why}; nothing was run`,
+        exe.status,
+        exe.status === 127
+          ? `Install it, fix the name, or give its path (PATH=${ctx.env.PATH ?? ""}).`
+          : `Make it executable for this user (chmod +x), or run it through its interpreter (imagekeeper run -- sh ${argv[0]}).`,
+      );
+    // --json: one document once run ends, through ctx.out (stderr for run: its stdout is CMD's).
+    const done = (code: number, more: Record<string, unknown>) => {
+      if (ctx.json) ctx.out(`${JSON.stringify({ ok: code === 0, exitCode: code, ...more })}\n`);
+      return { kind: "child-exit", code } as const;
+    };
 
     // Signals are ours from the start: before CMD exists one cancels the wait (and CMD never
     // starts); after, each is forwarded. A second Ctrl-C is forwarded too: CMD decides.
@@ -88,7 +107,8 @@ export const runCommand: CommandSpec = {
       cancelWait.abort();
     };
     for (const sig of FORWARDED) process.on(sig, onSignal);
-    const stopped = () => ({ kind: "child-exit", code: signalStatus(pending ?? "SIGTERM") }) as const;
+    const stopped = () =>
+      done(signalStatus(pending ?? "SIGTERM"), { signal: pending ?? "SIGTERM", started: false });
     try {
       // Room first (docs/prune.md, "Gap prunes"): with the disk at the high watermark, drain the
       // host and prune before this run's lease exists. Never fatal; loaded only when enabled.
@@ -123,7 +143,8 @@ export const runCommand: CommandSpec = {
       }
       if (!lease) return stopped();
       try {
-        if (pending) return { kind: "child-exit", code: signalStatus(pending) };
+        if (pending)
+          return done(signalStatus(pending), { signal: pending, started: false, leaseId: lease.id });
         logger().debug({ id: lease.id, argv }, "run lease held; starting the command");
         // setpriv (util-linux, like flock) sets a parent-death signal and execs CMD: if imagekeeper
         // is SIGKILLed, the lease ends with it, and CMD is told to stop rather than carry on
@@ -137,7 +158,13 @@ export const runCommand: CommandSpec = {
             if (pending) c.signal(pending);
           },
         });
-        return { kind: "child-exit", code: exitStatus(r.exitCode, r.signal) };
+        return done(exitStatus(r.exitCode, r.signal), {
+          ...(r.signal ? { signal: r.signal } : {}),
+          started: true,
+          leaseId: lease.id,
+          waitedMs: lease.waitedMs,
+          durationMs: r.durationMs,
+        });
       } finally {
         lease.release();
         logger().debug({ id: lease.id }, "run lease released");

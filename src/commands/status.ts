@@ -7,6 +7,7 @@ import { measureDisk, roundPercent } from "../prune/measure.js";
 import { windowState } from "../prune/window.js";
 import { pruneRecordSchema, readPruneState } from "../state/last-prune.js";
 import { readLedger } from "../state/ledger.js";
+import { quotaRecordSchema, readQuotaState } from "../state/quota.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
 import { readWatchState, watchRunning } from "../watch/state.js";
 import { parseFlags } from "./flags.js";
@@ -16,9 +17,16 @@ const HELP = `Usage: imagekeeper status [--json]
 
 Shows the filesystem holding Docker's root dir against the prune watermarks, live run leases
 (id, pid, command, since), the last prune's outcome and the bytes it freed (measured), the
-prepull ledger's size, the next opening of prune.window, and whether imagekeeper watch is
-running and its last event. Changes nothing.
-Exit 0, 2 bad config, 3 Docker daemon unreachable.`;
+prepull ledger's size, the next opening of prune.window, the last pull quota prepull saw per
+registry (Docker Hub's rate limit), and whether imagekeeper watch is running and its last
+event. Changes nothing, signals nothing.
+
+Exit status:
+  0        shown
+  2        bad input (usage, bad config)
+  3        Docker daemon unreachable
+  70       an internal error (e.g. the run dir or the state dir not readable)
+  130/143  interrupted by SIGINT/SIGTERM`;
 
 export const statusSchema = z.strictObject({
   disk: z.strictObject({
@@ -55,6 +63,8 @@ export const statusSchema = z.strictObject({
     closesAt: z.string().nullable(),
     nextOpen: z.string().nullable(),
   }),
+  /** The last pull quota prepull saw per registry (Docker Hub's ratelimit headers). */
+  quota: z.array(z.strictObject({ registry: z.string(), ...quotaRecordSchema.shape })),
   /** `imagekeeper watch` (docs/watch.md): is it running, and how far has it got. */
   watch: z.strictObject({
     /** A watch holds STATE_DIR/watch.lock now (the kernel's word). */
@@ -90,6 +100,7 @@ export const statusCommand: CommandSpec = {
     ]);
     const ledger = readLedger(config.stateDir);
     const pruneState = readPruneState(config.stateDir);
+    const quotaState = readQuotaState(config.stateDir);
     const watchState = readWatchState(config.stateDir);
     const running = await watchRunning(config.stateDir);
     const level =
@@ -128,13 +139,14 @@ export const statusCommand: CommandSpec = {
         closesAt: window.closesAt,
         nextOpen: window.nextOpen,
       },
+      quota: Object.entries(quotaState.state.registries).map(([registry, q]) => ({ registry, ...q })),
       watch: {
         running,
         connected: running ? (watchState.state?.connected ?? null) : watchState.state ? false : null,
         lastEventAt: watchState.state?.lastEventAt ?? null,
         reconciledAt: watchState.state?.reconciledAt ?? null,
       },
-      problems: [ledger.problem, pruneState.problem, watchState.problem].filter(
+      problems: [ledger.problem, pruneState.problem, quotaState.problem, watchState.problem].filter(
         (x): x is string => x !== undefined,
       ),
     });
@@ -184,6 +196,14 @@ export function renderStatus(s: Status, now: Date): string {
       ? "window   none configured: routine prunes may run at any time"
       : `window   "${w.cron}" for ${formatDuration(w.durationMs)}: ${w.open ? `open until ${w.closesAt}` : "closed"}${w.nextOpen ? `; next opens ${w.nextOpen}` : ""}`,
   );
+  for (const q of s.quota) {
+    const window = q.windowSeconds === null ? "" : ` per ${formatDuration(q.windowSeconds * 1000)}`;
+    const since = q.pulledAfter ? `, then ${q.pulledAfter} pulled` : "";
+    const reset = q.resetBy === null ? "" : `; reset by ${new Date(q.resetBy).toISOString()}`;
+    lines.push(
+      `quota    ${q.registry}: ${q.remaining} of ${q.limit} pulls left${window} ${ago(new Date(q.at).toISOString())}${since}${reset}${q.source ? ` (counted against ${q.source})` : ""}`,
+    );
+  }
   const wa = s.watch;
   const lastEvent = wa.lastEventAt
     ? `last event ${ago(wa.lastEventAt)} (${wa.lastEventAt})`

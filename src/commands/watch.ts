@@ -33,9 +33,13 @@ Options:
                                under load the ledger is written once per interval
   --metrics-interval DURATION  how often the metrics textfile is refreshed (default 1m)
 
-Exit: 0 stopped by SIGTERM or SIGINT (pending events written first) · 2 bad config, bad flags, or
-another watch already runs on this state dir · 3 DOCKER_HOST names an unsupported address ·
-70 the state dir is not usable. An unreachable daemon is waited for, not an exit.`;
+Exit status:
+  0        stopped by SIGTERM or SIGINT (the events pending are written first)
+  2        bad input (usage, bad config), or another watch already runs on this state dir
+  3        DOCKER_HOST names an address imagekeeper cannot speak to (ssh://, TLS); an
+           unreachable daemon is not an exit: watch waits for it
+  70       an internal error (e.g. the state dir not usable)
+  130/143  a second SIGINT/SIGTERM while stopping: stop at once`;
 
 const positive = durationMs.refine((ms) => ms > 0, "must be longer than zero");
 const flagsSchema = z.object({

@@ -6,16 +6,8 @@ import { durationMs } from "../util/duration.js";
 
 const percent = z.number().min(1).max(100);
 
-export const DEFAULT_MUTABLE_TAGS = [
-  "latest",
-  "main",
-  "master",
-  "edge",
-  "nightly",
-  "dev",
-  "develop",
-  "unstable",
-];
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+export const LOG_FORMATS = ["human", "json"] as const;
 
 // Shape only here (5 or 6 fields); loadConfig checks the expression itself with cron-parser,
 // loaded lazily because only prune and status need it.
@@ -25,6 +17,10 @@ const cron = z
   .refine((s) => /^\S+(\s+\S+){4,5}$/.test(s.trim()), { message: `not a cron expression; ${CRON_HINT}` });
 
 export const prepullSchema = z.strictObject({
+  /**
+   * Images pulled at once. 3 matches dockerd's default max-concurrent-downloads (layers at once,
+   * daemon-wide, not reported by the API): raise both together.
+   */
   concurrency: z.number().int().min(1).max(32).default(3),
   pullPolicy: z.enum(["auto", "missing", "always"]).default("auto"),
   /** Attempts per image for transient failures (1 = no retry). */
@@ -33,8 +29,11 @@ export const prepullSchema = z.strictObject({
   backoffCap: durationMs.prefault("30s"),
   /** Deadline for the whole prepull. */
   timeout: durationMs.prefault("30m"),
-  /** Tags that move: always pulled (a HEAD when unchanged) under the auto policy. */
-  mutableTags: z.array(z.string().min(1)).default(DEFAULT_MUTABLE_TAGS),
+  /**
+   * Deprecated, ignored (issue 9): the auto policy now asks the registry for every tag's digest,
+   * so no tag needs naming as mutable. Still accepted so existing configs load; prepull warns.
+   */
+  mutableTags: z.array(z.string().min(1)).optional(),
 });
 
 export const pruneSchema = z
@@ -71,7 +70,9 @@ export const configSchema = z.strictObject({
   runDir: z.string().min(1).default("/run/imagekeeper"),
   /** The docker client to run (a path or a name on PATH). */
   docker: z.string().min(1).default("docker"),
-  logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  logLevel: z.enum(LOG_LEVELS).default("info"),
+  /** One readable line per event on stderr, or JSON lines (--log-format, IMAGEKEEPER_LOG_FORMAT). */
+  logFormat: z.enum(LOG_FORMATS).default("human"),
   prepull: prepullSchema.prefault({}),
   prune: pruneSchema.prefault({}),
   lease: z
@@ -98,3 +99,12 @@ export const configSchema = z.strictObject({
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/**
+ * A parsed config back in the form a config file is written in (durations as text such as "24h"),
+ * which parses to the same config: what `config check` prints. Every transform in the schema must
+ * therefore be a codec (see durationMs); test/unit/config.test.ts fails otherwise.
+ */
+export function configFileOf(config: Config): ConfigInput {
+  return z.encode(configSchema, config);
+}

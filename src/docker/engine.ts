@@ -1,11 +1,19 @@
-// Read-only Docker Engine API client over the daemon socket. Queries (is this image here? how full
-// is the disk? which containers and services name which images?) go through the API: no process
-// spawn, which is most of what a warm prepull costs. Mutations (pull, rm, prune) go through the
-// docker CLI in src/docker/cli.ts, so credentials and daemon-side semantics stay the client's.
+// Docker Engine API client over the daemon socket. Queries (is this image here? how full is the
+// disk? which containers and services name which images?) go through the API: no process spawn,
+// which is most of what a warm prepull costs. Pulls go through the API too (POST /images/create,
+// with the pulling user's credentials in X-Registry-Auth), for their per-layer progress; removals
+// (rm, prune) go through the docker CLI in src/docker/cli.ts.
 // Every response is validated with zod; we never cast CLI or API JSON.
 import { z } from "zod";
 import { DaemonUnavailableError, ToolError } from "../errors.js";
-import { ConnectError, type Endpoint, http10, http10Stream, type RawResponse } from "./http10.js";
+import {
+  ConnectError,
+  type Endpoint,
+  http10,
+  http10Stream,
+  type RawResponse,
+  type StreamResult,
+} from "./http10.js";
 
 export type { Endpoint };
 
@@ -138,6 +146,39 @@ export class Engine {
       throw new ToolError(`docker API GET /services answered ${status}: ${body.slice(0, 300)}`);
     return z.array(serviceSchema).parse(JSON.parse(body));
   }
+
+  // ---- Pulls and registry settings (prepull, issue 9) ----------------------------------------
+
+  /**
+   * POST /images/create: the daemon pulls `name` at `tagOrDigest`, and each line of its JSON
+   * progress stream goes to `onLine` as it arrives. `registryAuth` is the X-Registry-Auth header
+   * (src/auth/credentials.ts registryAuthHeader). Aborting closes the connection; the daemon then
+   * cancels the pull (the request's context ends with it). A non-2xx answer comes back with its
+   * body (the daemon's error document); a failure after a 200 is an error line in the stream.
+   * Throws ConnectError when the daemon cannot be reached.
+   */
+  pullImage(
+    name: string,
+    tagOrDigest: string,
+    opts: { registryAuth?: string | undefined; signal?: AbortSignal; onLine: (line: string) => void },
+  ): Promise<StreamResult> {
+    const q = `fromImage=${encodeURIComponent(name)}&tag=${encodeURIComponent(tagOrDigest)}`;
+    return http10Stream(
+      this.endpoint,
+      {
+        method: "POST",
+        path: `/images/create?${q}`,
+        headers: opts.registryAuth ? { "X-Registry-Auth": opts.registryAuth } : {},
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      opts.onLine,
+    );
+  }
+
+  /** The daemon's registry settings (mirrors, insecure registries), from GET /info. */
+  async registryConfig(): Promise<RegistryConfig | undefined> {
+    return (await this.info()).RegistryConfig ?? undefined;
+  }
 }
 
 export const imageInspectSchema = z.looseObject({
@@ -150,8 +191,19 @@ export const imageInspectSchema = z.looseObject({
 });
 export type ImageInspect = z.output<typeof imageInspectSchema>;
 
+// GET /info's RegistryConfig: `registry-mirrors` and `insecure-registries` (CIDRs and names).
+export const registryConfigSchema = z.looseObject({
+  Mirrors: z.array(z.string()).nullish(),
+  InsecureRegistryCIDRs: z.array(z.string()).nullish(),
+  IndexConfigs: z
+    .record(z.string(), z.looseObject({ Name: z.string().optional(), Secure: z.boolean().optional() }))
+    .nullish(),
+});
+export type RegistryConfig = z.output<typeof registryConfigSchema>;
+
 export const infoSchema = z.looseObject({
   DockerRootDir: z.string(),
+  RegistryConfig: registryConfigSchema.nullish(),
   ServerVersion: z.string().optional(),
   Driver: z.string().optional(),
   Swarm: z

@@ -11,7 +11,7 @@
 // Why this cannot deadlock or starve, and what the bounds are: docs/leases.md, "The drain".
 // drain.lock never grants anything by itself: lease.lock alone keeps prunes and runs apart, so a
 // bug here could delay a run or a prune, never let a removal overlap a lease.
-import { constants, fchmodSync, openSync, readdirSync } from "node:fs";
+import { constants, fchmodSync, fstatSync, openSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { ToolError } from "../errors.js";
@@ -63,21 +63,29 @@ const drainRecordSchema = z.strictObject({
 });
 export type DrainRecord = z.output<typeof drainRecordSchema>;
 
+/** Open (creating if needed) drain.lock, as openLockFile opens lease.lock: never through a symlink. */
 function openDrainLock(runDir: string): number {
   ensureRunDir(runDir);
   const file = drainLockFile(runDir);
+  const ro = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
   try {
-    const fd = openSync(file, constants.O_RDONLY | constants.O_CREAT | constants.O_EXCL, LOCK_FILE_MODE);
-    fchmodSync(fd, LOCK_FILE_MODE); // the other side's group must open it too, whatever the umask
+    const fd = openSync(file, ro | constants.O_CREAT | constants.O_EXCL, LOCK_FILE_MODE);
+    fchmodSync(fd, LOCK_FILE_MODE); // exactly, whatever the umask: the other side's group opens it too
     return fd;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw drainFileError(file, runDir, e);
   }
+  let fd: number;
   try {
-    return openSync(file, constants.O_RDONLY);
+    fd = openSync(file, ro);
   } catch (e) {
     throw drainFileError(file, runDir, e);
   }
+  if (!fstatSync(fd).isFile()) {
+    closeLockFile(fd);
+    throw drainFileError(file, runDir, new Error("not a regular file"));
+  }
+  return fd;
 }
 
 function drainFileError(file: string, runDir: string, e: unknown): ToolError {

@@ -8,6 +8,7 @@
 // skipped, never retried with force.
 import type { Logger } from "pino";
 import { CONFIRM, type Docker, dockerArgs } from "../docker/cli.js";
+import type { RunOptions } from "../exec.js";
 import { formatBytes } from "../util/duration.js";
 import { type DiskUsage, roundPercent } from "./measure.js";
 import { type PlannedImage, type PruneConfig, type PrunePlan, reasonText } from "./plan.js";
@@ -23,7 +24,15 @@ export interface ExecuteDeps {
    */
   protectionNow(): Promise<(img: PlannedImage) => string | null>;
   log: Logger;
+  /** Stops the prune between removals; a removal already started always runs to its end. */
   signal?: AbortSignal;
+  /**
+   * The prune lock's descriptor (ExclusiveLock.fd). Every removal child (`docker image prune`,
+   * `image rm`, `builder prune`) inherits it and is never killed (exec.ts `runToCompletion`): the
+   * daemon carries a removal out even when its client dies, so the lock must last until the
+   * daemon has answered, even if imagekeeper is SIGKILLed.
+   */
+  lockFd?: number;
 }
 
 export interface Removed {
@@ -73,6 +82,13 @@ export async function executePlan(
   const checkAbort = () => {
     if (deps.signal?.aborted) throw deps.signal.reason;
   };
+  /** How every removal runs: holding the prune lock, to its end (see ExecuteDeps.lockFd). */
+  const removal = (timeoutMs: number, input?: string): RunOptions => ({
+    timeoutMs,
+    runToCompletion: true,
+    ...(deps.lockFd !== undefined ? { fds: [deps.lockFd] } : {}),
+    ...(input !== undefined ? { input } : {}),
+  });
 
   /** Remove a group with one `docker image rm`, then see which of them are really gone. */
   const removeGroup = async (group: PlannedImage[]): Promise<void> => {
@@ -97,10 +113,8 @@ export async function executePlan(
         `removing ${img.ref} (${formatBytes(img.sizeBytes)}): ${reasonText(img)}`,
       );
     const before = await deps.measure();
-    const r = await deps.docker.run(
-      dockerArgs.imageRm(go.flatMap((g) => g.rmArgs)),
-      deps.signal ? { timeoutMs: RM_TIMEOUT_MS, signal: deps.signal } : { timeoutMs: RM_TIMEOUT_MS },
-    );
+    checkAbort();
+    const r = await deps.docker.run(dockerArgs.imageRm(go.flatMap((g) => g.rmArgs)), removal(RM_TIMEOUT_MS));
     checkAbort();
     const after = await deps.measure();
     const gone: PlannedImage[] = [];
@@ -136,11 +150,7 @@ export async function executePlan(
       { step: "dangling", method: "image-prune", images: danglingItems.map((d) => d.ref) },
       `removing dangling images older than prune.minAge: ${plan.dangling.why}`,
     );
-    const r = await deps.docker.run(dockerArgs.danglingPrune(cfg.minAge), {
-      input: CONFIRM,
-      timeoutMs: PRUNE_TIMEOUT_MS,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
+    const r = await deps.docker.run(dockerArgs.danglingPrune(cfg.minAge), removal(PRUNE_TIMEOUT_MS, CONFIRM));
     checkAbort();
     if (r.exitCode !== 0)
       log.warn(
@@ -167,11 +177,7 @@ export async function executePlan(
   }
   if (cfg.buildCache) {
     log.info({ step: "build-cache" }, "removing build cache unused for longer than prune.minAge");
-    const r = await deps.docker.run(dockerArgs.builderPrune(cfg.minAge), {
-      input: CONFIRM,
-      timeoutMs: PRUNE_TIMEOUT_MS,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
+    const r = await deps.docker.run(dockerArgs.builderPrune(cfg.minAge), removal(PRUNE_TIMEOUT_MS, CONFIRM));
     checkAbort();
     if (r.exitCode !== 0)
       log.warn({ step: "build-cache", stderr: r.stderr.trim() }, "docker builder prune failed");

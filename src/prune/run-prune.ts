@@ -12,6 +12,7 @@ import { ToolError } from "../errors.js";
 import { type ExclusiveLock, listLeases, tryExclusive } from "../lease/lease.js";
 import { recordPruneMetrics } from "../metrics/textfile.js";
 import type { PruneOutcome } from "../model/prune-outcome.js";
+import { appendJournal, pruneEntries } from "../state/journal.js";
 import { recordPrune } from "../state/last-prune.js";
 import { applyChange, type Ledger, readLedger, recordLedger } from "../state/ledger.js";
 import { atUsage, withIncoming } from "./assume.js";
@@ -169,6 +170,14 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
       ...(outcome === "insufficient" && plan ? { blocked: blockedSummary(plan.kept) } : {}),
     }).catch((e: unknown) => ({ problem: `could not record the prune: ${(e as Error).message}` }));
     if (rec.problem) log.warn({ problem: rec.problem }, "the last-prune state file was damaged; rewritten");
+    // History for `imagekeeper history` (the prune and each removal); never fails the prune.
+    const removed = exec
+      ? exec.removed.map((r, i) => ({ ...result.removed[i]!, sizeBytes: r.image.sizeBytes }))
+      : [];
+    await appendJournal(
+      config.stateDir,
+      pruneEntries({ ...result, at: now, reason: `${reason}${by}`, freedBytes: exec ? freed : 0, removed }),
+    );
     await recordPruneMetrics(config, {
       at: now,
       outcome,
@@ -235,6 +244,8 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
       },
       log,
       ...(deps.signal ? { signal: deps.signal } : {}),
+      // Removal children hold the lock too, so it outlives no removal (even if we are SIGKILLed).
+      lockFd: lock.fd,
     });
     const reason =
       exec.outcome === "pruned"

@@ -107,6 +107,8 @@ export const HINTS: Record<ErrorClass, string> = {
     "The registry could not be reached: retried; check DNS, proxy and firewall, and the registry's host name.",
   timeout:
     "The pull did not finish in time: raise --timeout, or check the registry's speed and reachability.",
+  interrupted:
+    "The prepull was stopped (SIGINT/SIGTERM) during this pull; the daemon cancelled it. Run the prepull again.",
   unknown: "docker failed in a way imagekeeper does not recognise: read the message above.",
 };
 

@@ -23,6 +23,7 @@ export function imageLine(r: ImageResult): string {
     return `${base}\n      ${r.errorClass ?? "stopped"}: ${r.error ?? ""}${hint}`;
   }
   if (r.action === "not-attempted" && r.error) return `${base}: ${r.error}`;
+  if (r.warning) return `${base}\n      warning: ${r.warning}`;
   return base;
 }
 
@@ -31,10 +32,11 @@ export function reportResult(r: ImageResult, tty: boolean, write: (s: string) =>
     write(`${imageLine(r)}\n`);
     return;
   }
-  const { action, ref, service, file, attempts, durationMs, errorClass, error, id } = r;
-  const fields = { ref, service, file, action, attempts, durationMs, errorClass, error, id };
+  const { action, ref, service, file, attempts, durationMs, errorClass, error, id, digest, warning } = r;
+  const fields = { ref, service, file, action, attempts, durationMs, errorClass, error, id, digest };
   if (action === "failed")
     logger().error({ ...fields, hint: errorClass ? HINTS[errorClass] : undefined }, "image failed");
+  else if (warning) logger().warn({ ...fields, warning }, `image ${action}, with a warning`);
   else logger().info(fields, `image ${action}`);
 }
 
@@ -49,7 +51,8 @@ export function summary(rep: PrepullReport): string {
 export function planText(plan: readonly PlannedImage[]): string {
   return plan
     .map(
-      (p) => `${p.action === "pull" ? "pull" : "skip"}  ${p.ref}  (${p.service} in ${p.file}): ${p.reason}`,
+      (p) =>
+        `${p.action === "pull" ? "pull" : "skip"}  ${p.ref}  (${p.service} in ${p.file}): ${p.reason}${p.digest ? `  [${p.digest}]` : ""}${p.warning ? `\n      warning: ${p.warning}` : ""}`,
     )
     .join("\n");
 }

@@ -1,6 +1,8 @@
-// `--ref GITREF`: the upgrade step's "new version". The compose files are read from the recipe's git
-// history with `git show REF:./path`, never by checking the ref out, so the working tree the CI run
-// is using stays untouched.
+// Reading a recipe version out of the recipe's git history: `git rev-parse` to find it and
+// `git show REV:./path` to read its files, never by checking it out, so the working tree the CI
+// run is using stays untouched (abra itself checks the version out, with force, before a deploy).
+// Only read-only git commands run here, with GIT_OPTIONAL_LOCKS=0 so that not even the index's
+// stat cache is refreshed (https://git-scm.com/docs/git#Documentation/git.txt-codeGITOPTIONALLOCKScode).
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,29 +10,72 @@ import { InputError } from "../errors.js";
 import { run } from "../exec.js";
 
 async function git(recipeDir: string, args: string[], signal?: AbortSignal) {
-  return run("git", ["-C", recipeDir, ...args], { timeoutMs: 30_000, ...(signal ? { signal } : {}) });
+  return run("git", ["-C", recipeDir, ...args], {
+    timeoutMs: 30_000,
+    env: { GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0" },
+    ...(signal ? { signal } : {}),
+  });
 }
 
-export async function verifyRef(recipeDir: string, ref: string, signal?: AbortSignal): Promise<string> {
-  const r = await git(recipeDir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], signal);
-  if (r.exitCode !== 0) {
-    const notRepo = /not a git repository/i.test(r.stderr);
-    throw new InputError(
-      "git",
-      notRepo
-        ? `${recipeDir} is not a git repository, so --ref ${ref} cannot be read`
-        : `--ref ${ref} names no commit in ${recipeDir}`,
-      {
-        hint: notRepo
-          ? "Point --recipe at the recipe's git checkout, or drop --ref to read the working tree."
-          : `List the recipe's versions with 'git -C ${recipeDir} tag' (and 'git fetch --tags' if the version is new).`,
-      },
-    );
+/** A revision string that git could take for an option, or that holds blanks: refused up front. */
+export function checkRevision(rev: string, what: string): void {
+  // Blanks and control characters: no ref name has them (git check-ref-format).
+  // eslint-disable-next-line no-control-regex
+  if (rev.startsWith("-") || /[\s\x00-\x1f\x7f]/.test(rev)) {
+    throw new InputError("usage", `${what} "${rev}" is not a git revision`, {
+      hint: "Give a tag, branch or commit of the recipe (e.g. 3.1.0+1.22.1).",
+    });
   }
-  return r.stdout.trim();
 }
 
-/** Does REF have this file (relative to the recipe directory)? */
+function notRepo(stderr: string): boolean {
+  return /not a git repository/i.test(stderr);
+}
+
+export class NotARepository extends Error {
+  override name = "NotARepository";
+}
+
+/**
+ * What REV names, unpeeled (an annotated tag gives the tag object), checked to reach a commit; or
+ * undefined when REV names nothing. Throws NotARepository outside a git checkout.
+ */
+export async function revParse(recipeDir: string, rev: string, signal?: AbortSignal) {
+  // One call: the direct object, then the commit it peels to; both must exist.
+  const r = await git(recipeDir, ["rev-parse", "--verify", "--quiet", rev], signal);
+  if (notRepo(r.stderr)) throw new NotARepository(recipeDir);
+  if (r.exitCode !== 0) return undefined;
+  const c = await git(recipeDir, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`], signal);
+  if (c.exitCode !== 0) return undefined;
+  return { oid: r.stdout.trim(), commit: c.stdout.trim() };
+}
+
+/** Every tag of the recipe (`git tag --list`). Throws NotARepository outside a git checkout. */
+export async function listTagsGit(recipeDir: string, signal?: AbortSignal): Promise<string[]> {
+  const r = await git(recipeDir, ["tag", "--list"], signal);
+  if (notRepo(r.stderr)) throw new NotARepository(recipeDir);
+  return r.stdout.split("\n").filter((t) => t !== "");
+}
+
+/** The text of a file (relative to the recipe directory) at REV, or undefined when REV has no such file. */
+export async function readAtRevision(
+  recipeDir: string,
+  rev: string,
+  rel: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const exists = await git(recipeDir, ["cat-file", "-e", `${rev}:./${rel}`], signal);
+  if (exists.exitCode !== 0) return undefined;
+  const r = await git(recipeDir, ["show", `${rev}:./${rel}`], signal);
+  if (r.exitCode !== 0) {
+    throw new InputError("git", `cannot read ${rel} at ${rev} in ${recipeDir}: ${r.stderr.trim()}`, {
+      hint: `Check that ${rel} exists in that version ('git -C ${recipeDir} ls-tree ${rev}').`,
+    });
+  }
+  return r.stdout;
+}
+
+/** Does REV have this file (relative to the recipe directory)? */
 export async function existsAtRef(
   recipeDir: string,
   ref: string,

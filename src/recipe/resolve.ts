@@ -3,8 +3,13 @@
 // merged by docker/cli's own compose loader through `docker stack config` (the code behind
 // `docker stack deploy`; compose-go differs on nesting, `:+` and env precedence, REFERENCE §1).
 //
+// The order is abra's: choose the recipe version (src/recipe/version.ts: --chaos, --ref, the pin in
+// the app .env), read that version's files and abra.sh through git without touching the checkout,
+// merge abra.sh's exports over the app env (src/recipe/abraSh.ts), then COMPOSE_FILE and the loader.
+//
 // `docker stack config` is a pure function of the files and the variables, so its answer is cached
-// by a hash of both (and of the docker client binary): a warm prepull spawns nothing.
+// by a hash of both (and of the docker client binary): a warm prepull spawns nothing. A version read
+// from git is cached under its object id, found from git's ref files without running git.
 
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import path from "node:path";
@@ -13,13 +18,24 @@ import { dockerArgs } from "../docker/cli.js";
 import { InputError, ToolError } from "../errors.js";
 import { run } from "../exec.js";
 import { logger } from "../log.js";
+import type { VersionSource } from "../model/use.js";
 import { parseReference } from "../model/reference.js";
 import { writeFileAtomic } from "../state/atomic.js";
 import { ensureSharedDir } from "../state/dirs.js";
 import { which } from "../util/which.js";
-import { type AppEnv, loadAppEnv, recipeName } from "./appEnv.js";
+import { abraShVars, parseAbraSh } from "./abraSh.js";
+import { type AppEnv, deployEnv, readAppEnv, recipeName } from "./appEnv.js";
 import { checkComposeFiles, composeFileList } from "./composeFiles.js";
-import { existsAtRef, materializeAtRef, verifyRef } from "./gitRef.js";
+import { checkExecEnv } from "./envLimits.js";
+import { existsAtRef, materializeAtRef, readAtRevision } from "./gitRef.js";
+import { parsePin } from "./pin.js";
+import {
+  chooseVersion,
+  describeVersion,
+  type LocatedVersion,
+  locateVersion,
+  reportedVersion,
+} from "./version.js";
 
 export interface ServiceImage {
   ref: string;
@@ -31,7 +47,18 @@ export interface ServiceImage {
 export interface Resolution {
   recipe: string;
   recipeDir: string;
+  /** The --ref given, else null. */
   gitRef: string | null;
+  /**
+   * The recipe version resolved: the pinned version or --ref; for the working tree (--chaos, or no
+   * pin) HEAD's short commit when the recipe is a git checkout, else null.
+   */
+  version: string | null;
+  versionSource: VersionSource;
+  /** The git object the files were read from (a tag or commit id); null: the working tree. */
+  revision: string | null;
+  /** One line for a person about the version; `notice` when it may not be the one abra deploys. */
+  versionNote: { text: string; notice: boolean };
   files: string[];
   env: AppEnv;
   /** One entry per service, sorted by service. */
@@ -41,7 +68,10 @@ export interface Resolution {
 export interface ResolveOptions {
   recipeDir: string;
   envFile: string | undefined;
+  /** --ref: a version (tag, branch, commit) read from git; overrides the pin. */
   gitRef: string | undefined;
+  /** --chaos: the working tree as it is, whatever the pin says. */
+  chaos?: boolean;
   set: Record<string, string>;
   docker: string;
   /** Where the resolution cache lives; undefined disables it. */
@@ -49,56 +79,141 @@ export interface ResolveOptions {
   signal?: AbortSignal;
 }
 
+/** The version a deploy of this app would use, found but not read yet (no docker involved). */
+export interface VersionSelection {
+  recipe: string;
+  recipeDir: string;
+  /** The .env layer: the app .env and --set, before abra.sh. */
+  base: AppEnv;
+  located: LocatedVersion;
+}
+
 // The cache holds the final answer (merged, attributed, validated), so a warm run loads neither
-// the YAML parser nor docker.
+// the YAML parser nor docker. For a version read from git the answer is keyed by the git object
+// (immutable) and the .env layer, and also holds the compose files and abra.sh exports, so a warm
+// run needs no git either.
 const cacheSchema = z.object({
   /** Everything the answer depends on, compared in full on read: the file name is only a hash. */
   input: z.string(),
   services: z.array(z.object({ ref: z.string(), service: z.string(), file: z.string() })),
+  files: z.array(z.string()).optional(),
+  abraSh: z.record(z.string(), z.string()).nullable().optional(),
 });
+type CacheEntry = z.output<typeof cacheSchema>;
 
-export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
+const ABRA_SH = "abra.sh";
+
+export type VersionOptions = Pick<
+  ResolveOptions,
+  "recipeDir" | "envFile" | "gitRef" | "chaos" | "set" | "signal"
+>;
+
+/** Steps 1–2 of a resolution: the .env layer, the pin, and where the chosen version is. */
+export async function selectVersion(o: VersionOptions): Promise<VersionSelection> {
   const recipeDir = path.resolve(o.recipeDir);
   if (!existsSync(recipeDir) || !statSync(recipeDir).isDirectory()) {
     throw new InputError("usage", `the recipe directory ${recipeDir} does not exist`, {
       hint: "Pass --recipe with the path of the recipe's checkout (e.g. ~/.abra/recipes/NAME).",
     });
   }
-  const env = loadAppEnv({ envFile: o.envFile, set: o.set });
-  const files = composeFileList(env.vars);
-  let workDir = recipeDir;
-  let contents: Map<string, string>;
-  let cleanup: (() => void) | undefined;
-  if (o.gitRef) {
-    await verifyRef(recipeDir, o.gitRef, o.signal);
-    const present = await Promise.all(files.map((f) => existsAtRef(recipeDir, o.gitRef!, f, o.signal)));
-    checkComposeFiles(
-      files,
-      recipeDir,
-      (f) => present[files.indexOf(f)] === true,
-      env.file,
-      `${recipeDir} at ${o.gitRef}`,
-    );
-    const m = await materializeAtRef(recipeDir, o.gitRef, files, o.signal);
-    workDir = m.dir;
-    contents = m.contents;
-    cleanup = () => rmSync(m.dir, { recursive: true, force: true });
-  } else {
-    checkComposeFiles(files, recipeDir, (f) => existsSync(path.join(recipeDir, f)), env.file);
-    contents = new Map(files.map((f) => [f, readFileSync(path.join(recipeDir, f), "utf8")]));
+  const base = readAppEnv({ envFile: o.envFile, set: o.set });
+  const pin = parsePin(base.vars, { file: base.file, lines: base.lines, fromSet: base.overridden });
+  const choice = chooseVersion({ chaos: o.chaos ?? false, ref: o.gitRef, pin });
+  const located = await locateVersion(recipeDir, choice, o.signal);
+  return { recipe: recipeName(base.vars, recipeDir), recipeDir, base, located };
+}
+
+/** The deploy's variables for a selection: abra.sh of that version merged over the .env layer. */
+export async function readDeployEnv(sel: VersionSelection, signal?: AbortSignal): Promise<AppEnv> {
+  const { located, recipeDir } = sel;
+  if (located.oid === null) {
+    const file = path.join(recipeDir, ABRA_SH);
+    const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+    return withAbraSh(sel.base, text, file, ABRA_SH);
   }
+  const text = await readAtRevision(recipeDir, located.oid, ABRA_SH, signal);
+  const where = `${ABRA_SH} at ${located.version}`;
+  return withAbraSh(sel.base, text, `${path.join(recipeDir, ABRA_SH)} at ${located.version}`, where);
+}
+
+function withAbraSh(base: AppEnv, text: string | undefined, file: string, source: string): AppEnv {
+  if (text === undefined) return deployEnv(base);
+  return deployEnv(base, { source, vars: abraShVars(parseAbraSh(text, file)) });
+}
+
+export async function resolveRecipe(o: ResolveOptions): Promise<Resolution> {
+  const sel = await selectVersion(o);
+  const { located, recipeDir } = sel;
+  const finish = (env: AppEnv, files: string[], services: ServiceImage[]): Resolution => ({
+    recipe: sel.recipe,
+    recipeDir,
+    gitRef: o.gitRef ?? null,
+    version: reportedVersion(located),
+    versionSource: located.source,
+    revision: located.oid,
+    versionNote: describeVersion(sel.recipe, recipeDir, located),
+    files,
+    env,
+    services,
+  });
+  const dockerPath = which(o.docker);
+  const dockerId = () => {
+    const st = statSync(dockerPath!, { throwIfNoEntry: false });
+    return [dockerPath, st?.size, st?.mtimeMs];
+  };
+
+  if (located.oid === null) {
+    const env = await readDeployEnv(sel, o.signal);
+    const files = composeFileList(env.vars);
+    checkComposeFiles(files, recipeDir, (f) => existsSync(path.join(recipeDir, f)), env.file);
+    const contents = new Map(files.map((f) => [f, readFileSync(path.join(recipeDir, f), "utf8")]));
+    const input =
+      o.cacheDir && dockerPath
+        ? JSON.stringify([
+            ...dockerId(),
+            files,
+            files.map((f) => contents.get(f)),
+            Object.entries(env.vars).sort(),
+          ])
+        : undefined;
+    const hit = input ? readCache(o.cacheDir!, input) : undefined;
+    if (hit) return finish(env, files, hit.services);
+    const services = await resolveServices(o, dockerPath, recipeDir, files, contents, env);
+    if (input) writeCache(o.cacheDir!, { input, services });
+    return finish(env, files, services);
+  }
+
+  // A version from git: the object id names its files and abra.sh for good.
+  const rev = located.oid;
+  const input =
+    o.cacheDir && dockerPath
+      ? JSON.stringify([...dockerId(), "git", rev, Object.entries(sel.base.vars).sort()])
+      : undefined;
+  const hit = input ? readCache(o.cacheDir!, input) : undefined;
+  if (hit?.files) {
+    const env = deployEnv(
+      sel.base,
+      hit.abraSh ? { source: `${ABRA_SH} at ${located.version}`, vars: hit.abraSh } : undefined,
+    );
+    return finish(env, hit.files, hit.services);
+  }
+  const env = await readDeployEnv(sel, o.signal);
+  const files = composeFileList(env.vars);
+  const present = await Promise.all(files.map((f) => existsAtRef(recipeDir, rev, f, o.signal)));
+  checkComposeFiles(
+    files,
+    recipeDir,
+    (f) => present[files.indexOf(f)] === true,
+    env.file,
+    `${recipeDir} at ${located.version}`,
+  );
+  const m = await materializeAtRef(recipeDir, rev, files, o.signal);
   try {
-    const services = await resolveServices(o, workDir, files, contents, env);
-    return {
-      recipe: recipeName(env.vars, recipeDir),
-      recipeDir,
-      gitRef: o.gitRef ?? null,
-      files,
-      env,
-      services,
-    };
+    const services = await resolveServices(o, dockerPath, m.dir, files, m.contents, env);
+    if (input) writeCache(o.cacheDir!, { input, services, files, abraSh: env.abraSh?.vars ?? null });
+    return finish(env, files, services);
   } finally {
-    cleanup?.();
+    rmSync(m.dir, { recursive: true, force: true });
   }
 }
 
@@ -106,31 +221,13 @@ type Merged = { service: string; image: string | null }[];
 
 async function resolveServices(
   o: ResolveOptions,
+  dockerPath: string | undefined,
   workDir: string,
   files: string[],
   contents: Map<string, string>,
   env: AppEnv,
 ): Promise<ServiceImage[]> {
-  const dockerPath = which(o.docker);
-  let key: string | undefined;
-  let input = "";
-  if (o.cacheDir && dockerPath) {
-    const st = statSync(dockerPath, { throwIfNoEntry: false });
-    input = JSON.stringify([
-      dockerPath,
-      st?.size,
-      st?.mtimeMs,
-      files,
-      files.map((f) => contents.get(f)),
-      Object.entries(env.vars).sort(),
-    ]);
-    key = fingerprint(input);
-    const hit = readCache(o.cacheDir, key, input);
-    if (hit) {
-      logger().debug({ key }, "resolution cache hit");
-      return hit;
-    }
-  }
+  checkExecEnv(env, dockerPath ?? o.docker, dockerArgs.stackConfig(files)); // E2BIG is bad input
   // By absolute path: the child gets no PATH (only the app env), and must be the client we hashed.
   const r = await run(dockerPath ?? o.docker, dockerArgs.stackConfig(files), {
     cwd: workDir,
@@ -158,9 +255,7 @@ async function resolveServices(
   const merged: Merged = Object.entries(parsed.data.services ?? {})
     .map(([service, s]) => ({ service, image: s?.image ?? null }))
     .sort((a, b) => a.service.localeCompare(b.service));
-  const services = await attribute(merged, files, contents, env);
-  if (o.cacheDir && key) writeCache(o.cacheDir, key, input, services);
-  return services;
+  return attribute(merged, files, contents, env);
 }
 
 /**
@@ -182,10 +277,13 @@ export function fingerprint(text: string): string {
     .join("");
 }
 
-function readCache(dir: string, key: string, input: string): ServiceImage[] | undefined {
+function readCache(dir: string, input: string): CacheEntry | undefined {
+  const key = fingerprint(input);
   try {
     const r = cacheSchema.safeParse(JSON.parse(readFileSync(path.join(dir, `${key}.json`), "utf8")));
-    return r.success && r.data.input === input ? r.data.services : undefined;
+    if (!r.success || r.data.input !== input) return undefined;
+    logger().debug({ key }, "resolution cache hit");
+    return r.data;
   } catch {
     return undefined;
   }
@@ -193,10 +291,11 @@ function readCache(dir: string, key: string, input: string): ServiceImage[] | un
 
 const CACHE_ENTRIES = 256;
 
-function writeCache(dir: string, key: string, input: string, services: ServiceImage[]): void {
+function writeCache(dir: string, entry: CacheEntry): void {
+  const key = fingerprint(entry.input);
   try {
     ensureSharedDir(dir);
-    writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ input, services }), 0o664, {
+    writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify(entry), 0o664, {
       fsync: false,
     });
     const names = readdirSync(dir).filter((n) => n.endsWith(".json"));

@@ -2,7 +2,7 @@
 // registry traffic both pass through a fault-injecting, request-logging proxy in front of a private
 // registry. What the proxy logs is what the registry was asked.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -90,7 +90,7 @@ function report(stdout: string) {
 }
 
 describe("prepull", () => {
-  it("pulls cold, then a warm run contacts no registry for pinned tags but refreshes latest", async () => {
+  it("pulls cold, then a warm run makes one HEAD per tag, downloads nothing, and reports digests", async () => {
     rmi("nginx:1.25.3", "nginx:latest", "postgres:16.4", `${proxy.host}/coop/app:1.0.0`);
     const r = recipe(
       svc({ web: "nginx:1.25.3", edge: "nginx:latest", db: "postgres:16.4", app: "${REG}/coop/app:1.0.0" }),
@@ -114,14 +114,25 @@ describe("prepull", () => {
     expect(Object.fromEntries(w.images.map((i) => [i.ref, i.action]))).toEqual({
       [`${proxy.host}/coop/app:1.0.0`]: "present",
       "nginx:1.25.3": "present",
-      "nginx:latest": "pulled",
+      "nginx:latest": "present",
       "postgres:16.4": "present",
     });
+    expect(w.pullPolicy).toBe("auto");
+    // Each image's digest: the registry's, which the cold run pulled.
+    expect(Object.fromEntries(w.images.map((i) => [i.ref, i.digest]))).toEqual(
+      Object.fromEntries(c.images.map((i) => [i.ref, i.digest])),
+    );
+    expect(w.images.find((i) => i.ref.endsWith("coop/app:1.0.0"))!.digest).toBe(app1.digest);
+    // Exactly one manifest HEAD per tag (Hub names through the daemon's mirror), nothing else.
     const hits = proxy.registryHits(before);
-    // Only latest was asked about, and no layer was downloaded.
-    expect(hits.length).toBeGreaterThan(0);
-    expect(hits.every((h) => h.path.includes("/library/nginx/manifests/latest"))).toBe(true);
-    expect(hits.filter((h) => h.path.includes("/blobs/"))).toEqual([]);
+    expect(hits.map((h) => `${h.method} ${h.path}`).sort()).toEqual(
+      [
+        "HEAD /v2/coop/app/manifests/1.0.0",
+        "HEAD /v2/library/nginx/manifests/1.25.3",
+        "HEAD /v2/library/nginx/manifests/latest",
+        "HEAD /v2/library/postgres/manifests/16.4",
+      ].sort(),
+    );
 
     // The ledger recorded what this recipe needed.
     const ledger = ledgerSchema.parse(JSON.parse(readFileSync(path.join(r.state, "ledger.json"), "utf8")));
@@ -166,11 +177,12 @@ describe("prepull", () => {
       path.join(r.state, "config.json"),
       JSON.stringify({ prepull: { backoffBase: "100ms", backoffCap: "400ms" } }),
     );
-    // One pull asks HEAD, then falls back to GET: two failed attempts are four 503s.
+    // The digest check's HEAD gets the first 503 (the image is absent: pull anyway); each pull
+    // asks HEAD, then falls back to GET: two failed attempts are four more.
     proxy.rules.push({
       match: (_m, p) => p.includes("/coop/app/manifests/2.0.0"),
       action: { kind: "status", status: 503, body: "" },
-      times: 4,
+      times: 5,
     });
     const res = await cli(
       ["prepull", ...r.args, "--json", "--config", path.join(r.state, "config.json")],
@@ -227,9 +239,11 @@ describe("prepull", () => {
       .filter((l) => l.method === "GET" && /\/many\/img\d\/manifests\//.test(l.path));
     expect(manifestGets.length).toBeGreaterThanOrEqual(6);
     // At most two images are being pulled at once (one pull may fetch several blobs in parallel).
+    // The digest check's HEADs, all at once before any pull, are not pulls.
     const maxParallel = Math.max(
       ...proxy.log
         .slice(before)
+        .filter((l) => l.method === "GET")
         .map((l) => l.reposInFlight.filter((repo) => repo.startsWith("many/")).length),
     );
     expect(maxParallel).toBeLessThanOrEqual(2);
@@ -256,49 +270,38 @@ describe("prepull", () => {
     expect(res.stderr).toMatch(/fix: Start the Docker daemon/);
   });
 
-  it("on SIGTERM stops every pull, leaves no docker process, and reports what never ran", async () => {
+  it("on SIGTERM stops every pull (the daemon cancels it), and reports what never ran", async () => {
     const refs = [1, 2, 3].map((i) => `\${REG}/many/img${i}:1.0`);
     rmi(...[1, 2, 3].map((i) => `${proxy.host}/many/img${i}:1.0`));
     const r = recipe(svc(Object.fromEntries(refs.map((ref, i) => [`s${i}`, ref]))));
-    proxy.rules.push({ match: (_m, p) => /\/many\/img\d\/manifests\//.test(p), action: { kind: "stall" } });
+    // Layers trickle in: the first pull is downloading when the signal comes.
+    proxy.rules.push({
+      match: (m, p) => m === "GET" && /\/many\/img\d\/blobs\//.test(p),
+      action: { kind: "throttle", bytesPerSecond: 2048 },
+    });
     const child = cliSpawn(["prepull", ...r.args, "--json", "--concurrency", "1"], r.env);
     let stdout = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    const pid = child.pid!;
-    const descendants = () => {
-      const out = execFileSync("ps", ["-eo", "pid,ppid,pgid,args"]).toString().split("\n").slice(1);
-      const rows = out.map((l) => l.trim().split(/\s+/)).filter((c) => c.length > 3);
-      const kids = new Set<string>([String(pid)]);
-      let grew = true;
-      while (grew) {
-        grew = false;
-        for (const c of rows) {
-          if (kids.has(c[1]!) && !kids.has(c[0]!)) {
-            kids.add(c[0]!);
-            grew = true;
-          }
-        }
-      }
-      kids.delete(String(pid));
-      return rows
-        .filter((c) => kids.has(c[0]!))
-        .map((c) => ({ pid: Number(c[0]), args: c.slice(3).join(" ") }));
-    };
-    let pulls: { pid: number; args: string }[] = [];
-    await waitFor("a docker pull child", async () => {
-      pulls = descendants().filter((p) => / pull /.test(p.args));
-      return pulls.length > 0;
-    });
+    const before = proxy.log.length;
+    await waitFor("a layer download", async () =>
+      proxy.log.slice(before).some((l) => l.method === "GET" && /\/many\/img\d\/blobs\//.test(l.path)),
+    );
     const exited = new Promise<number | null>((res) => child.on("close", (code) => res(code)));
     child.kill("SIGTERM");
     const code = await exited;
     expect(code).toBe(143);
-    for (const p of pulls) expect(existsSync(`/proc/${p.pid}`)).toBe(false);
     const rep = report(stdout);
     expect(rep.images.filter((i) => i.action === "not-attempted")).toHaveLength(2);
-    expect(
-      rep.images.filter((i) => i.action === "failed" && /interrupted by SIGTERM/.test(i.error ?? "")),
-    ).toHaveLength(1);
+    const stopped = rep.images.filter((i) => i.action === "failed");
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatchObject({
+      errorClass: "interrupted",
+      error: "interrupted by SIGTERM",
+      attempts: 1,
+    });
+    // Closing the API connection made the daemon drop its downloads, and keep no half image.
+    await waitFor("the daemon to stop downloading", async () => proxy.inFlight() === 0, 30_000);
+    expect(() => d.docker(["image", "inspect", stopped[0]!.ref])).toThrow();
   });
 
   it("--dry-run prints the plan and pulls nothing", async () => {
@@ -307,9 +310,15 @@ describe("prepull", () => {
     const before = proxy.log.length;
     const res = await cli(["prepull", ...r.args, "--dry-run"], r.env);
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/^pull {2}127\.0\.0\.1:\d+\/coop\/app:2\.0\.0 .*: missing$/m);
-    expect(res.stdout).toMatch(/^skip {2}nginx:1\.25\.3 .*: pinned tag present$/m);
-    expect(proxy.log.length).toBe(before);
+    expect(res.stdout).toMatch(
+      /^pull {2}127\.0\.0\.1:\d+\/coop\/app:2\.0\.0 .*: missing {2}\[sha256:[0-9a-f]{64}\]$/m,
+    );
+    expect(res.stdout).toMatch(
+      /^skip {2}nginx:1\.25\.3 .*: present: the registry's digest {2}\[sha256:[0-9a-f]{64}\]$/m,
+    );
+    // It asked the registry (HEADs) and pulled nothing.
+    expect(proxy.registryHits(before).every((h) => h.method === "HEAD")).toBe(true);
+    expect(proxy.registryHits(before)).toHaveLength(2);
   });
 
   it("after a prepull, a stack deploy starts its services without downloading a layer", async () => {

@@ -63,6 +63,8 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     IMAGEKEEPER_CONFIG: configFile,
     IMAGEKEEPER_DOCKER: DOCKER_CLI,
     IMAGEKEEPER_LOG_LEVEL: "info",
+    // The assertions read each step's fields (id, step), which only the JSON lines carry in full.
+    IMAGEKEEPER_LOG_FORMAT: "json",
     ...extra,
   };
 }

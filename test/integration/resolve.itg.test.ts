@@ -1,6 +1,9 @@
 // Resolution end to end through the real CLI and the real `docker stack config`: the exact image
 // list of a multi-file recipe, bad input exits 2 naming the file, and --ref reads other versions
-// without touching the checkout. No daemon is needed for resolution.
+// without touching the checkout. No daemon is needed for resolution. The fixture recipes are plain
+// directories inside this repository, not tagged recipe repositories: their app .env pins a
+// version (as abra app new writes it), so they are resolved with --chaos, the files as they are.
+// test/integration/recipe-version.itg.test.ts covers versions in a real recipe repository.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,10 +17,11 @@ const state = () => ({ IMAGEKEEPER_STATE_DIR: mkdtempSync(path.join(tmpdir(), "i
 describe("images", () => {
   it("resolves a multi-file recipe with accumulated COMPOSE_FILE, defaults and another registry", async () => {
     const r = await cli(
-      ["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`],
+      ["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`, "--chaos"],
       state(),
     );
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toMatch(/recipe multi: the working tree as it is \(--chaos\)/);
+    expect(r.stderr).not.toMatch(/"level":[45]0/);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n")).toEqual([
       "mcuadros/ofelia:v0.3.13",
@@ -30,7 +34,7 @@ describe("images", () => {
 
   it("says which service and file each image came from (--json)", async () => {
     const r = await cli(
-      ["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`, "--json"],
+      ["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`, "--chaos", "--json"],
       state(),
     );
     expect(r.code).toBe(0);
@@ -60,6 +64,7 @@ describe("images", () => {
         `${FIX}/multi`,
         "--env-file",
         `${FIX}/multi/app.env`,
+        "--chaos",
         "--set",
         "NGINX_VERSION=1.26.0",
         "--set",
@@ -70,6 +75,27 @@ describe("images", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("nginx:1.26.0\n");
     expect(r.stdout).toContain("postgres:16.4\n");
+  });
+
+  it("the fixture's pin is not a tag of the repository around it: bad input unless --chaos", async () => {
+    const r = await cli(
+      ["images", "--recipe", `${FIX}/multi`, "--env-file", `${FIX}/multi/app.env`],
+      state(),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /TYPE in .*multi\/app\.env line 2 pins multi:1\.0\.0\+1\.27, but 1\.0\.0\+1\.27 is not a tag/,
+    );
+  });
+
+  it("a plain directory without a pin resolves quietly: it has no versions", async () => {
+    const r = await cli(
+      ["images", "--recipe", `${FIX}/simple`, "--env-file", `${FIX}/simple/app.env`],
+      state(),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("nginx:1.27.1\npostgres:16.4\n");
   });
 
   it("does not let the process environment leak into interpolation", async () => {
@@ -186,7 +212,8 @@ describe("images --ref", () => {
     expect(v1.stdout).toBe("nginx:1.25.3\n");
     writeFileSync(env, "COMPOSE_FILE=compose.yml:compose.redis.yml\n");
     const v2 = await cli(["images", "--recipe", dir, "--env-file", env, "--ref", "2.0.0+1.27.1"], state());
-    expect(v2.stderr).toBe("");
+    expect(v2.stderr).toMatch(/version 2\.0\.0\+1\.27\.1, from --ref/);
+    expect(v2.stderr).not.toMatch(/"level":[45]0/);
     expect(v2.stdout).toBe("nginx:1.27.1\nredis:7.2\n");
     // The working tree is still the old version, untouched.
     expect(git(dir, "rev-parse", "HEAD")).toBe(headBefore);
@@ -199,6 +226,8 @@ describe("images --ref", () => {
     expect(missing.stderr).toMatch(/compose\.redis\.yml.*does not exist.*at 1\.0\.0\+1\.25\.3/);
     const bad = await cli(["images", "--recipe", dir, "--ref", "9.9.9"], state());
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--ref 9\.9\.9 names no commit/);
+    expect(bad.stderr).toMatch(
+      /--ref 9\.9\.9 names no commit in .*; nearest tags: 1\.0\.0\+1\.25\.3, 2\.0\.0\+1\.27\.1/,
+    );
   });
 });

@@ -24,7 +24,10 @@ let
 in
 {
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+  dockerDaemonSettings = config.virtualisation.docker.daemon.settings;
   services = config.systemd.services;
+  # The text of each service's ExecStartPre scripts (the runner services' registry login).
+  startPreScripts = lib.mapAttrs (_: s: map (x: x.text or x) (s.serviceConfig.ExecStartPre or [ ])) config.systemd.services;
   timers = config.systemd.timers;
   tmpfiles = config.systemd.tmpfiles.rules;
   etc = lib.mapAttrs (_: e: e // lib.optionalAttrs (e ? source) { source = derivationData e.source; }) config.environment.etc;

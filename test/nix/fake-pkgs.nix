@@ -15,29 +15,12 @@ rec {
   imagekeeper = derivation' "imagekeeper-0.1.0" { meta.mainProgram = "imagekeeper"; };
 
   runCommand = name: env: script: derivation' name { inherit env script; };
+  writeShellScript = name: text: derivation' name { inherit text; };
 
-  # As pkgs/pkgs-lib/formats.nix declares the JSON value type.
   formats.json =
     { }:
     {
-      type =
-        let
-          valueType =
-            with lib.types;
-            nullOr (oneOf [
-              bool
-              int
-              float
-              str
-              path
-              (attrsOf valueType)
-              (listOf valueType)
-            ])
-            // {
-              description = "JSON value";
-            };
-        in
-        valueType;
-      generate = name: value: runCommand name { value = builtins.toJSON value; } "";
+      type = import ./json-type.nix { inherit lib; };
+      generate = name: value: runCommand name { value = builtins.toJSON value; } "generated";
     };
 }

@@ -1,21 +1,25 @@
 // nix/package.nix evaluated with nixpkgs' lib and stand-ins for its inputs (test/nix/package.nix),
 // then its install and install-check phases run here in bash, against a fresh bundle, with a
-// minimal makeWrapper: the wrapper starts the bundle with node and puts the tools on PATH, and the
-// install check (--version, the images of the fixture recipe) passes. Skipped, loudly, without
-// IMAGEKEEPER_NIXPKGS_LIB or nix-instantiate (see module.test.ts).
+// minimal makeWrapper: the wrapper starts the bundle with node and puts the tools on PATH; the man
+// page, the completions and the docs land where man, the shells and `--help` look; the install
+// check (--version, the installed files, the images of the fixture recipe) passes. The man page and
+// completions are generated into dist/ from the command definitions and committed; the test takes
+// them from there. Where nixpkgs comes from: test/nix/support.ts.
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
-
-const LIB = process.env.IMAGEKEEPER_NIXPKGS_LIB;
-const HAS_NIX = spawnSync("nix-instantiate", ["--version"], { stdio: "ignore" }).status === 0;
-const SKIP = !LIB || !HAS_NIX;
-if (SKIP)
-  process.stderr.write(
-    `\n*** test/nix/package.test.ts SKIPPED: ${!LIB ? "IMAGEKEEPER_NIXPKGS_LIB is unset" : "nix-instantiate is not installed"} ***\n\n`,
-  );
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NIX_MISSING, REPO, SKIP_NIX, buildBundle, nixData, nixInstantiate } from "./support.js";
 
 interface Evaluated {
   pname: string;
@@ -32,8 +36,8 @@ interface Evaluated {
 const prefixOf = (tool: string) =>
   path.dirname(path.dirname(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim()));
 
-// makeWrapper as the phases use it (--add-flags, --prefix VAR SEP VALUE), nothing more: anything
-// else fails, so a phase that starts relying on more shows up here.
+// makeWrapper as the phases use it (--add-flags, --set-default, --prefix VAR SEP VALUE), nothing
+// more: anything else fails, so a phase that starts relying on more shows up here.
 const MAKE_WRAPPER = String.raw`
 runHook() { :; }
 makeWrapper() {
@@ -41,6 +45,7 @@ makeWrapper() {
   while [ $# -gt 0 ]; do
     case $1 in
       --add-flags) flags="$flags $2"; shift 2 ;;
+      --set-default) env="$env export $2=\"\${$2-$3}\";"; shift 3 ;;
       --prefix) env="$env export $2=$4\${$2:+$3\$$2};"; shift 4 ;;
       *) echo "makeWrapper stand-in: unsupported $1" >&2; return 1 ;;
     esac
@@ -51,33 +56,89 @@ makeWrapper() {
 }
 `;
 
-describe.skipIf(SKIP)("nix/package.nix", () => {
-  const evaluate = (): Evaluated => {
-    const prefixes = {
-      nodejs: path.dirname(path.dirname(process.execPath)),
-      docker: prefixOf("docker"),
-      git: prefixOf("git"),
-      utilLinux: prefixOf("flock"),
-      coreutils: prefixOf("install"),
-    };
-    const out = execFileSync(
-      "nix-instantiate",
-      ["--eval", "--strict", "--json", "test/nix/package.nix"].concat([
-        "--argstr",
-        "nixpkgsLib",
-        LIB!,
-        "--argstr",
-        "prefixes",
-        JSON.stringify(prefixes),
-      ]),
-      { encoding: "utf8" },
-    );
-    return JSON.parse(out) as Evaluated;
+// What the CLI-output work generates into dist/ (committed); the package installs each.
+const GENERATED = [
+  "dist/man/imagekeeper.1",
+  "dist/completions/imagekeeper.bash",
+  "dist/completions/_imagekeeper",
+  "dist/completions/imagekeeper.fish",
+];
+
+const evaluate = (): Evaluated => {
+  const prefixes = {
+    nodejs: path.dirname(path.dirname(process.execPath)),
+    docker: prefixOf("docker"),
+    git: prefixOf("git"),
+    utilLinux: prefixOf("flock"),
+    coreutils: prefixOf("install"),
   };
+  const r = nixInstantiate([
+    "--eval",
+    "--strict",
+    "--json",
+    path.join(REPO, "test/nix/package.nix"),
+    "--argstr",
+    "nixpkgsLib",
+    nixData().lib,
+    "--argstr",
+    "prefixes",
+    JSON.stringify(prefixes),
+  ]);
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as Evaluated;
+};
+
+describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
+  let d: Evaluated;
+  let out: string;
+  let install: ReturnType<typeof spawnSync>;
+  const scratch: string[] = [];
+  afterAll(() => {
+    for (const d of scratch) rmSync(d, { recursive: true, force: true });
+  });
+
+  beforeAll(() => {
+    d = evaluate();
+    const missing = GENERATED.filter((f) => !existsSync(path.join(REPO, f)));
+    if (missing.length > 0)
+      throw new Error(
+        `${missing.join(", ")} missing: generated from the command definitions and committed (the package installs them)`,
+      );
+    // The source as the package's filter keeps it, with the bundle built fresh from src/.
+    const src = mkdtempSync(path.join(tmpdir(), "ikpkg-"));
+    scratch.push(src);
+    cpSync(path.join(REPO, "package.json"), path.join(src, "package.json"));
+    cpSync(path.join(REPO, "test/fixtures/recipes/simple"), path.join(src, "test/fixtures/recipes/simple"), {
+      recursive: true,
+    });
+    for (const f of GENERATED) cpSync(path.join(REPO, f), path.join(src, f), { recursive: true });
+    mkdirSync(path.join(src, "docs"));
+    for (const f of readdirSync(path.join(REPO, "docs")).filter((n) => n.endsWith(".md")))
+      cpSync(path.join(REPO, "docs", f), path.join(src, "docs", f));
+    buildBundle(path.join(src, "dist/imagekeeper.mjs"));
+    out = path.join(src, "out");
+    mkdirSync(path.join(src, "tmp"));
+    const script = `set -euo pipefail\n${MAKE_WRAPPER}\n${d.installPhase}\n${d.installCheckPhase}`;
+    install = spawnSync("bash", ["-c", script], {
+      cwd: src,
+      encoding: "utf8",
+      // Like the build sandbox: a bare PATH (the wrapper must bring its tools), no home, no stdin
+      // (bash would take a socket on stdin for sshd and read ~/.bashrc).
+      env: {
+        PATH: "/usr/bin:/bin",
+        out,
+        TMPDIR: path.join(src, "tmp"),
+        HOME: "/homeless-shelter",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  });
 
   it("installs the committed bundle, named and versioned as package.json says, without npm", () => {
-    const d = evaluate();
-    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { name: string; version: string };
+    const pkg = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as {
+      name: string;
+      version: string;
+    };
     expect(d).toMatchObject({ pname: pkg.name, version: pkg.version, mainProgram: "imagekeeper" });
     expect(d.dontBuild).toBe(true);
     expect(d.doInstallCheck).toBe(true);
@@ -87,32 +148,62 @@ describe.skipIf(SKIP)("nix/package.nix", () => {
   });
 
   it("its install phase builds a working wrapper and its install check passes", () => {
-    const d = evaluate();
-    // The source as the package's filter keeps it, with the bundle built fresh from src/.
-    const src = mkdtempSync(path.join(tmpdir(), "ikpkg-"));
-    cpSync("package.json", path.join(src, "package.json"));
-    cpSync("test/fixtures/recipes/simple", path.join(src, "test/fixtures/recipes/simple"), {
-      recursive: true,
+    expect(install.stderr).toBe("");
+    expect(install.status).toBe(0);
+    expect(String(install.stdout).trim().split("\n")).toEqual(["nginx:1.27.1", "postgres:16.4"]);
+  });
+
+  it("installs the man page, the completions and the docs where man, the shells and --help look", () => {
+    expect(install.status).toBe(0);
+    for (const [installed, from] of [
+      ["share/man/man1/imagekeeper.1", "dist/man/imagekeeper.1"],
+      ["share/bash-completion/completions/imagekeeper", "dist/completions/imagekeeper.bash"],
+      ["share/zsh/site-functions/_imagekeeper", "dist/completions/_imagekeeper"],
+      ["share/fish/vendor_completions.d/imagekeeper.fish", "dist/completions/imagekeeper.fish"],
+      ["share/doc/imagekeeper/nixos.md", "docs/nixos.md"],
+    ] as const)
+      expect(readFileSync(path.join(out, installed), "utf8")).toBe(
+        readFileSync(path.join(REPO, from), "utf8"),
+      );
+    const docs = readdirSync(path.join(REPO, "docs")).filter((n) => n.endsWith(".md"));
+    expect(readdirSync(path.join(out, "share/doc/imagekeeper")).sort()).toEqual(docs.sort());
+  });
+
+  it("the wrapper passes every argument to the script and sets IMAGEKEEPER_DOC_DIR unless the caller did", () => {
+    expect(install.status).toBe(0);
+    // A stand-in for the bundle that reports what it was given.
+    writeFileSync(
+      path.join(out, "libexec/imagekeeper/probe.mjs"),
+      "console.log(JSON.stringify({ doc: process.env.IMAGEKEEPER_DOC_DIR ?? null, argv: process.argv.slice(2) }));\n",
+    );
+    const wrapper = path.join(out, "bin/imagekeeper");
+    const probe = wrapper + "-probe";
+    writeFileSync(probe, readFileSync(wrapper, "utf8").replace("imagekeeper.mjs", "probe.mjs"), {
+      mode: 0o755,
     });
-    mkdirSync(path.join(src, "dist"));
-    execFileSync(process.execPath, [
-      "scripts/build.mjs",
-      "--outfile",
-      path.join(src, "dist/imagekeeper.mjs"),
-    ]);
-    const out = path.join(src, "out");
-    const script = `set -euo pipefail\n${MAKE_WRAPPER}\n${d.installPhase}\n${d.installCheckPhase}`;
-    const scratch = mkdtempSync(path.join(tmpdir(), "ikpkg-tmp-"));
-    const r = spawnSync("bash", ["-c", script], {
-      cwd: src,
-      encoding: "utf8",
-      // Like the build sandbox: a bare PATH (the wrapper must bring its tools), no home, no stdin
-      // (bash would take a socket on stdin for sshd and read ~/.bashrc).
-      env: { PATH: "/usr/bin:/bin", out, TMPDIR: scratch, HOME: "/homeless-shelter" },
-      stdio: ["ignore", "pipe", "pipe"],
+    const run = (env: Record<string, string>) =>
+      JSON.parse(
+        execFileSync(probe, ["--inspect", "--", "prune", "--dry-run"], {
+          env: { PATH: "/usr/bin:/bin", ...env },
+          encoding: "utf8",
+        }),
+      ) as { doc: string | null; argv: string[] };
+    // node stops taking options at `--`, whatever the script's path looks like.
+    expect(readFileSync(wrapper, "utf8")).toContain(
+      ` -- ${path.join(out, "libexec/imagekeeper/imagekeeper.mjs")} "$@"`,
+    );
+    // Node-looking arguments reach the script, not node.
+    expect(run({})).toEqual({
+      doc: path.join(out, "share/doc/imagekeeper"),
+      argv: ["--inspect", "--", "prune", "--dry-run"],
     });
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
-    expect(r.stdout.trim().split("\n")).toEqual(["nginx:1.27.1", "postgres:16.4"]);
+    expect(run({ IMAGEKEEPER_DOC_DIR: "/srv/docs" }).doc).toBe("/srv/docs");
+  });
+});
+
+describe("nix/package.nix tests", () => {
+  it("ran, or said why not", (ctx) => {
+    if (SKIP_NIX) ctx.skip(NIX_MISSING);
+    expect(nixData().lib).toBeTruthy();
   });
 });

@@ -9,6 +9,18 @@ let
   inherit (lib) mkOption types;
   freeform = types.submodule { freeformType = types.lazyAttrsOf types.anything; };
   stub = type: default: mkOption { inherit type default; };
+  unitOption = lib.mkOptionType {
+    name = "systemd option";
+    merge =
+      loc: defs:
+      let
+        defs' = lib.filterOverrides defs;
+      in
+      if lib.any (d: lib.isList d.value) defs' then
+        lib.concatMap (d: lib.toList d.value) defs'
+      else
+        lib.mergeEqualOption loc defs';
+  };
 in
 {
   options = {
@@ -40,11 +52,29 @@ in
       )
     )) { };
 
-    systemd.services = stub (types.attrsOf freeform) { };
+    # As systemd-unit-options.nix declares them: list values of a directive concatenate across
+    # modules (a runner module's SupplementaryGroups and ours), other values must agree.
+    systemd.services = stub (types.attrsOf (
+      types.submodule {
+        freeformType = types.lazyAttrsOf types.anything;
+        options = {
+          serviceConfig = stub (types.attrsOf unitOption) { };
+          environment = stub (types.attrsOf types.str) { };
+          path = stub (types.listOf types.anything) [ ];
+          script = stub types.str "";
+          after = stub (types.listOf types.str) [ ];
+          wants = stub (types.listOf types.str) [ ];
+          requires = stub (types.listOf types.str) [ ];
+          wantedBy = stub (types.listOf types.str) [ ];
+          partOf = stub (types.listOf types.str) [ ];
+        };
+      }
+    )) { };
     systemd.timers = stub (types.attrsOf freeform) { };
     systemd.tmpfiles.rules = stub (types.listOf types.str) [ ];
 
     virtualisation.docker.enable = stub types.bool false;
+    virtualisation.docker.daemon.settings = stub (types.attrsOf types.anything) { };
     virtualisation.docker.autoPrune.enable = stub types.bool false;
   };
 }

@@ -20,7 +20,11 @@ export type FaultAction =
   | { kind: "reset" }
   | { kind: "stall" }
   /** Hold the request this long, then pass it through (latency; this kernel has no netem). */
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  /** Pass the request through and add these headers to the answer (Docker Hub's ratelimit-*). */
+  | { kind: "headers"; headers: Record<string, string> }
+  /** Pass the request through, but send the answer's body at this many bytes per second. */
+  | { kind: "throttle"; bytesPerSecond: number };
 
 export interface FaultRule {
   /** Which requests the rule applies to. */
@@ -38,6 +42,8 @@ export interface FaultProxy {
   reset(): void;
   /** Requests to manifests or blobs (what a pull costs the registry), from log index `since`. */
   registryHits(since?: number): LoggedRequest[];
+  /** Requests being answered (or stalled) right now. */
+  inFlight(): number;
   close(): Promise<void>;
 }
 
@@ -61,9 +67,23 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
     const push = (status: LoggedRequest["status"]) =>
       log.push({ method, path: p, status, at: Date.now(), inFlight, reposInFlight: repos });
     const rule = rules.find((r) => (r.times === undefined || r.times > 0) && r.match(method, p));
+    let extraHeaders: Record<string, string> = {};
+    let throttle: number | undefined;
+    if (rule && rule.action.kind === "throttle") {
+      if (rule.times !== undefined) rule.times--;
+      throttle = rule.action.bytesPerSecond;
+      forward();
+      return;
+    }
     if (rule && rule.action.kind === "delay") {
       if (rule.times !== undefined) rule.times--;
       setTimeout(() => forward(), rule.action.ms);
+      return;
+    }
+    if (rule && rule.action.kind === "headers") {
+      if (rule.times !== undefined) rule.times--;
+      extraHeaders = rule.action.headers;
+      forward();
       return;
     }
     if (rule) {
@@ -79,7 +99,7 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
         stalled.add(res);
         return; // never answer
       }
-      if (a.kind === "delay") return; // handled above
+      if (a.kind === "delay" || a.kind === "headers" || a.kind === "throttle") return; // handled above
       push(a.status);
       res.writeHead(a.status, { "Content-Type": "application/json", ...a.headers });
       res.end(a.body ?? "");
@@ -91,8 +111,32 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
         { host: up.hostname, port: up.port, method, path: p, headers: { ...req.headers, host: up.host } },
         (ur) => {
           push(ur.statusCode ?? 0);
-          res.writeHead(ur.statusCode ?? 502, ur.headers);
-          ur.pipe(res);
+          res.writeHead(ur.statusCode ?? 502, { ...ur.headers, ...extraHeaders });
+          if (throttle === undefined) {
+            ur.pipe(res);
+            return;
+          }
+          // A tenth of the rate every 100 ms, until the body ends or the client goes away.
+          const step = Math.max(1, Math.round(throttle / 10));
+          let buf = Buffer.alloc(0);
+          let ended = false;
+          ur.on("data", (c: Buffer) => (buf = Buffer.concat([buf, c])));
+          ur.on("end", () => (ended = true));
+          const t = setInterval(() => {
+            if (res.destroyed) {
+              clearInterval(t);
+              ur.destroy();
+              return;
+            }
+            if (buf.length) {
+              res.write(buf.subarray(0, step));
+              buf = buf.subarray(step);
+            } else if (ended) {
+              clearInterval(t);
+              res.end();
+            }
+          }, 100);
+          res.on("close", () => clearInterval(t));
         },
       );
       fwd.on("error", () => {
@@ -116,6 +160,7 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
       stalled.clear();
     },
     registryHits: (since = 0) => log.slice(since).filter((l) => /\/(manifests|blobs)\//.test(l.path)),
+    inFlight: () => open.size,
     async close() {
       for (const r of stalled) r.socket?.destroy();
       server.closeAllConnections();

@@ -387,6 +387,8 @@ export interface PushOptions {
   seed?: string;
   cmd?: string[];
   auth?: { user: string; password: string };
+  /** An Authorization header instead of `auth` (a Bearer token for a token-auth registry). */
+  authorization?: string;
 }
 
 /** Push NAME:TAG to the registry at `registry` (host:port). NAME may be `library/nginx`. */
@@ -397,9 +399,13 @@ export async function pushImage(
   opts: PushOptions = {},
 ): Promise<PushedImage> {
   const base = `http://${registry}/v2/${name}`;
-  const authHeader: Record<string, string> = opts.auth
-    ? { Authorization: `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString("base64")}` }
-    : {};
+  const authHeader: Record<string, string> = opts.authorization
+    ? { Authorization: opts.authorization }
+    : opts.auth
+      ? {
+          Authorization: `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString("base64")}`,
+        }
+      : {};
   const seed = opts.seed ?? randomBytes(8).toString("hex");
   const layers = [baseLayer(), dataLayer(opts.sizeBytes ?? 65_536, seed)];
   const arch = process.arch === "x64" ? "amd64" : process.arch;

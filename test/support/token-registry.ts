@@ -12,6 +12,9 @@ import { freePort, REGISTRY, tempDir, waitFor } from "./testbed.js";
 export interface TokenRequest {
   account: string | null;
   scope: string | null;
+  /** Every `scope` parameter of the request. */
+  scopes: string[];
+  clientId: string | null;
   withCredentials: boolean;
 }
 
@@ -33,7 +36,11 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-export async function startTokenRegistry(user: string, password: string): Promise<TokenRegistry> {
+export async function startTokenRegistry(
+  user: string,
+  password: string,
+  opts: { publicPrefix?: string } = {},
+): Promise<TokenRegistry> {
   const dir = tempDir("iktok");
   const key = path.join(dir, "key.pem");
   const cert = path.join(dir, "cert.pem");
@@ -54,7 +61,17 @@ export async function startTokenRegistry(user: string, password: string): Promis
   const serverConfig = path.join(dir, "token-server.json");
   writeFileSync(
     serverConfig,
-    JSON.stringify({ key, cert, user, password, service, issuer, port: tokenPort, log: requestLog }),
+    JSON.stringify({
+      key,
+      cert,
+      user,
+      password,
+      service,
+      issuer,
+      port: tokenPort,
+      log: requestLog,
+      publicPrefix: opts.publicPrefix,
+    }),
     { mode: 0o600 },
   );
   const tokenServer = spawn(process.execPath, [SERVER, serverConfig], { stdio: "inherit" });

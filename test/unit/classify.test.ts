@@ -11,6 +11,22 @@ const captured = readdirSync(FIXTURES)
   .filter((f) => f.endsWith(".txt"))
   .map((f) => [f, f.split(".")[0]!, readFileSync(path.join(FIXTURES, f), "utf8")] as const);
 
+// The same failures through the Engine API (POST /images/create), as the daemon words them in a
+// non-2xx answer or the stream's error line (test/integration/pull-api.itg.test.ts).
+const API = path.resolve("test/fixtures/pull-errors-api");
+const capturedApi = readdirSync(API)
+  .filter((f) => f.endsWith(".txt"))
+  .map((f) => [f, f.split(".")[0]!, readFileSync(path.join(API, f), "utf8")] as const);
+
+describe("classify: captured Engine API errors", () => {
+  it("has a fixture for every class the CLI fixtures have", () => {
+    expect(new Set(capturedApi.map((c) => c[1]))).toEqual(new Set(captured.map((c) => c[1])));
+  });
+  it.each(capturedApi)("%s", (_file, cls, text) => {
+    expect(classify(text).cls).toBe(cls);
+  });
+});
+
 describe("classify: captured docker output", () => {
   it("has fixtures for the classes the testbed can provoke", () => {
     expect(new Set(captured.map((c) => c[1]))).toEqual(

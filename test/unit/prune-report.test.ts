@@ -151,6 +151,7 @@ describe("renderStatus", () => {
         closesAt: null,
         nextOpen: "2025-03-02T04:30:00.000Z",
       },
+      quota: [],
       watch: { running: true, connected: true, lastEventAt: "2025-03-01T11:59:30.000Z", reconciledAt: null },
       problems: [],
     };

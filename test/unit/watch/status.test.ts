@@ -17,6 +17,7 @@ const base: Status = {
   consecutiveDeferrals: 0,
   ledger: { images: 0, needSets: 0 },
   window: { cron: null, durationMs: 0, open: true, closesAt: null, nextOpen: null },
+  quota: [],
   watch: { running: false, connected: null, lastEventAt: null, reconciledAt: null },
   problems: [],
 };
