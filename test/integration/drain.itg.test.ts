@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { liveDrainRecord } from "../../src/lease/drain.js";
 import { listLeases, tryExclusive } from "../../src/lease/lease.js";
 import { bundleScript } from "../support/bundle.js";
+import { rng, seedFrom } from "../support/random.js";
 
 const bin = inject("imagekeeperBin");
 const root = mkdtempSync(path.join(tmpdir(), "ikdrain-"));
@@ -35,6 +36,8 @@ function spawnNode(args: string[], runDir: string, extraEnv: Record<string, stri
       IMAGEKEEPER_STATE_DIR: path.join(root, "state"),
       IMAGEKEEPER_CONFIG: configFile,
       IMAGEKEEPER_LOG_LEVEL: "info",
+      // JSON log lines: the race reads waitedMs and pid from them.
+      IMAGEKEEPER_LOG_FORMAT: "json",
       IMAGEKEEPER_LEASE: "",
       ...extraEnv,
     },
@@ -207,18 +210,6 @@ describe("the drain", () => {
 
 // ---- the race: many runs and gap prunes, some SIGKILLed ----
 
-/** mulberry32: small, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Overlaps in the log: a prune entered while a run or another prune held, or a run entered during a prune. */
 function overlaps(log: string[], killed: Set<string>): string[] {
   const runs = new Set<string>();
@@ -253,7 +244,7 @@ describe("runs and gap prunes racing", () => {
   });
 
   it("no prune while any lease is live, no deadlock, waits within their bounds", async () => {
-    const seed = Number(process.env.DRAIN_RACE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const seed = seedFrom("DRAIN_RACE_SEED");
     const rand = rng(seed);
     const { rd, log } = fresh();
     const RUNS = 60;

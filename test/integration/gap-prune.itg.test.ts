@@ -49,6 +49,8 @@ const env = () => ({
   IMAGEKEEPER_RUN_DIR: path.join(root, "run"),
   IMAGEKEEPER_CONFIG: path.join(root, "config.json"),
   IMAGEKEEPER_DOCKER: DOCKER_CLI,
+  // JSON log lines: the lease times and the prune outcomes are read from them.
+  IMAGEKEEPER_LOG_FORMAT: "json",
 });
 
 function recipe(j: number): string[] {

@@ -48,7 +48,8 @@ interface Watch {
 
 function startWatch(args: string[] = ["--flush-interval", "300ms", "--metrics-interval", "500ms"]): Watch {
   const child = spawn(process.execPath, [bin(), "watch", ...args], {
-    env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env() },
+    // JSON log lines: the checks below read fields of them.
+    env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", IMAGEKEEPER_LOG_FORMAT: "json", ...env() },
     stdio: ["ignore", "pipe", "pipe"],
   });
   started.push(child);
