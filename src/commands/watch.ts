@@ -28,6 +28,9 @@ daemon goes away it logs once and reconnects by itself. With metrics.textfile se
 disk gauges every --metrics-interval. Prune and status work without it (uses then come from
 prepull only).
 
+With --json, prints one document when it stops: {ok, events: {ACTION: count}, outages,
+lastEventAt, stateDir} (what this run recorded).
+
 Options:
   --flush-interval DURATION    longest an event waits before the ledger is written (default 2s);
                                under load the ledger is written once per interval
@@ -115,8 +118,9 @@ export const watchCommand: CommandSpec = {
         }
       : undefined;
 
+    let follower: Follower | undefined;
     try {
-      await new Follower({
+      follower = new Follower({
         engine,
         stateDir: config.stateDir,
         log,
@@ -127,13 +131,20 @@ export const watchCommand: CommandSpec = {
           const r = await recordLedger(config.stateDir, change, { horizonMs: config.ledger.horizon });
           if (r.problem) log.warn({ problem: r.problem }, "the ledger was damaged: set aside and rebuilt");
         },
-      }).run(stop.signal);
+      });
+      await follower.run(stop.signal);
     } finally {
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
       lock.release();
     }
     log.info("watch: stopped");
+    if (ctx.json) {
+      const s = follower.summary();
+      ctx.out(
+        `${JSON.stringify({ ok: true, events: s.events, outages: s.outages, lastEventAt: s.lastSavedAt, stateDir: config.stateDir })}\n`,
+      );
+    }
     return { kind: "ok" };
   },
 };

@@ -108,6 +108,15 @@ export class Follower {
     this.batch = new Batch({ flushMs: o.flushMs, maxObservations: o.maxBatch ?? 500 });
   }
 
+  /** What this follower has done so far (events by action, outages, the last event's time). */
+  summary(): WatchCounters & { lastSavedAt: string | null } {
+    return {
+      ...this.counters,
+      events: { ...this.counters.events },
+      lastSavedAt: this.savedPos ? new Date(positionMs(this.savedPos)).toISOString() : null,
+    };
+  }
+
   /** Follow until `signal` aborts; then write what is pending and return. */
   async run(signal: AbortSignal): Promise<void> {
     const saved = readWatchState(this.o.stateDir);
