@@ -70,7 +70,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 function cli(args: string[], extra: Record<string, string> = {}): Cli {
-  const r = spawnSync(process.execPath, [bin, ...args], {
+  const r = spawnSync(process.execPath, ["--", bin, ...args], {
     env: env(extra),
     encoding: "utf8",
     timeout: 170_000,
@@ -283,7 +283,7 @@ describe("imagekeeper prune on a real engine", () => {
   it("defers while a run lease is live, removes nothing; after SIGKILL of that run the next prune proceeds", async () => {
     const high = Math.floor(usedPercent()) - 5;
     writeConfig({ highWatermarkPercent: high, lowWatermarkPercent: high - 5, criticalWatermarkPercent: 99 });
-    backgroundRun = spawn(process.execPath, [bin, "run", "--", "sleep", "60"], {
+    backgroundRun = spawn(process.execPath, ["--", bin, "run", "--", "sleep", "60"], {
       env: env(),
       stdio: "ignore",
     });
