@@ -3,6 +3,7 @@
 // The NixOS module renders `services.imagekeeper.settings` into exactly this shape.
 import { z } from "zod";
 import { durationMs } from "../util/duration.js";
+import { sizeBytes } from "../util/size.js";
 
 const percent = z.number().min(1).max(100);
 
@@ -58,6 +59,21 @@ export const pruneSchema = z
     beforeRuns: z.boolean().default(true),
     /** How long a gap prune waits for live runs to finish before giving up (the run then proceeds). */
     gapWait: durationMs.prefault("10m"),
+    /**
+     * Absolute thresholds beside the percentages, as nix.conf's min-free/max-free: below minFree
+     * free bytes a prune is due; it then frees until maxFree bytes are free (and usage is below
+     * the low watermark). Null: percentages only. docs/prune.md.
+     */
+    minFree: sizeBytes.nullable().default(null),
+    maxFree: sizeBytes.nullable().default(null),
+    /**
+     * How long the images of an app's latest prepull stay protected ("reserved"): the time between
+     * a prepull and its deploy, when no container holds them yet.
+     */
+    reservation: durationMs.prefault("15m"),
+  })
+  .refine((p) => p.minFree === null || p.maxFree === null || p.minFree <= p.maxFree, {
+    message: "prune.maxFree must be at least prune.minFree",
   })
   .refine((p) => p.lowWatermarkPercent < p.highWatermarkPercent, {
     message: "prune.lowWatermarkPercent must be below prune.highWatermarkPercent",

@@ -99,7 +99,7 @@ describe("renderPlan", () => {
       /^1\s+remove\s+100\.0 MiB\s+2025-02-18 12:00 \(11d0h ago, first-seen\)\s+<none>:<none>\s+dangling:/,
     );
     expect(rows[3]).toMatch(/^4\s+removable\s/);
-    expect(rows[4]).toMatch(/^-\s+keep\s.*kept:1\s+too-young: last used 0ms ago/);
+    expect(rows[4]).toMatch(/^-\s+keep\s.*kept:1\s+too-young: first seen by imagekeeper 0ms ago/);
     expect(text).toMatch(/expected removals: 3 of 4 removable image\(s\)/);
   });
 });
