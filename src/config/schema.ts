@@ -40,9 +40,11 @@ export const prepullSchema = z.strictObject({
 
 export const pruneSchema = z
   .strictObject({
-    highWatermarkPercent: percent.default(85),
-    lowWatermarkPercent: percent.default(70),
-    criticalWatermarkPercent: percent.default(95),
+    // Defaults tuned in the simulator (docs/performance.md): near-full percentages for big disks,
+    // absolute free space for small ones, whichever is stricter.
+    highWatermarkPercent: percent.default(95),
+    lowWatermarkPercent: percent.default(85),
+    criticalWatermarkPercent: percent.default(98),
     minAge: durationMs.prefault("24h"),
     keep: z.array(z.string().min(1)).default([]),
     /** Cron expression whose occurrences open the routine pruning window. */
@@ -62,10 +64,11 @@ export const pruneSchema = z
     /**
      * Absolute thresholds beside the percentages, as nix.conf's min-free/max-free: below minFree
      * free bytes a prune is due; it then frees until maxFree bytes are free (and usage is below
-     * the low watermark). Null: percentages only. docs/prune.md.
+     * the low watermark). Null: percentages only. minFree is room for what runs pull while a drain
+     * cannot happen; maxFree room for the runs that waited behind one. docs/prune.md.
      */
-    minFree: sizeBytes.nullable().default(null),
-    maxFree: sizeBytes.nullable().default(null),
+    minFree: sizeBytes.nullable().default(4 * 1024 ** 3),
+    maxFree: sizeBytes.nullable().default(8 * 1024 ** 3),
     /**
      * How long the images of an app's latest prepull stay protected ("reserved"): the time between
      * a prepull and its deploy, when no container holds them yet.

@@ -3,7 +3,9 @@ import { configSchema } from "../../src/config/schema.js";
 import { gapPruneDecision, usedBytesAt } from "../../src/prune/gap.js";
 import { bytesToTarget, type DiskUsage, reachedTarget, underPressure } from "../../src/prune/measure.js";
 
-const cfg = configSchema.parse({ prune: { highWatermarkPercent: 80, lowWatermarkPercent: 60 } }).prune;
+const cfg = configSchema.parse({
+  prune: { highWatermarkPercent: 80, lowWatermarkPercent: 60, minFree: null, maxFree: null },
+}).prune;
 // 1000 bytes of capacity (used + available) so percentages are byte counts / 10.
 const disk = (used: number): DiskUsage => ({
   path: "/d",
@@ -39,10 +41,29 @@ describe("gapPruneDecision", () => {
     expect(usedBytesAt(disk(0), 80)).toBe(800);
   });
 
-  it("defaults: on, waiting up to 10 minutes", () => {
+  it("defaults (tuned in the simulator, docs/performance.md)", () => {
     const d = configSchema.parse({}).prune;
-    expect(d.beforeRuns).toBe(true);
-    expect(d.gapWait).toBe(600_000);
+    expect({
+      beforeRuns: d.beforeRuns,
+      gapWait: d.gapWait,
+      high: d.highWatermarkPercent,
+      low: d.lowWatermarkPercent,
+      critical: d.criticalWatermarkPercent,
+      minFree: d.minFree,
+      maxFree: d.maxFree,
+      minAge: d.minAge,
+      reservation: d.reservation,
+    }).toEqual({
+      beforeRuns: true,
+      gapWait: 10 * 60_000,
+      high: 95,
+      low: 85,
+      critical: 98,
+      minFree: 4 * 1024 ** 3,
+      maxFree: 8 * 1024 ** 3,
+      minAge: 24 * 3_600_000,
+      reservation: 15 * 60_000,
+    });
   });
 });
 
@@ -116,12 +137,13 @@ describe("absolute thresholds: prune.minFree / prune.maxFree (nix.conf's min-fre
     });
   });
 
-  it("config: sizes parse, maxFree below minFree is refused, default off", () => {
+  it("config: sizes parse, null turns them off, maxFree below minFree is refused", () => {
     const c = configSchema.parse({ prune: { minFree: "2GiB", maxFree: "10GiB" } }).prune;
     expect([c.minFree, c.maxFree]).toEqual([2 * 1024 ** 3, 10 * 1024 ** 3]);
+    const off = configSchema.parse({ prune: { minFree: null, maxFree: null } }).prune;
+    expect([off.minFree, off.maxFree]).toEqual([null, null]);
     expect(configSchema.safeParse({ prune: { minFree: "10GiB", maxFree: "2GiB" } }).success).toBe(false);
+    expect(configSchema.safeParse({ prune: { minFree: "10GiB", maxFree: "10GiB" } }).success).toBe(true);
     expect(configSchema.safeParse({ prune: { minFree: "lots" } }).success).toBe(false);
-    const d = configSchema.parse({}).prune;
-    expect([d.minFree, d.maxFree]).toEqual([null, null]);
   });
 });

@@ -26,7 +26,19 @@ const T = (ms: number) => new Date(NOW.getTime() + ms);
 const REG = "127.0.0.1:5000";
 const dg = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
 
-const cfg = (prune: Record<string, unknown> = {}) => configSchema.parse({ prune }).prune;
+// The percentages these tests were written for, without absolute thresholds (the defaults' 4 GiB
+// minFree would dominate their 1000 MiB disk); the defaults themselves are tested on their own.
+const cfg = (prune: Record<string, unknown> = {}) =>
+  configSchema.parse({
+    prune: {
+      highWatermarkPercent: 85,
+      lowWatermarkPercent: 70,
+      criticalWatermarkPercent: 95,
+      minFree: null,
+      maxFree: null,
+      ...prune,
+    },
+  }).prune;
 
 const disk = (usedPercent: number, capacity = 1000 * 1024 * 1024): DiskUsage => {
   const usedBytes = Math.round((capacity * usedPercent) / 100);

@@ -11,7 +11,15 @@ import { emptyLedger } from "../../src/state/ledger.js";
 
 const MiB = 1024 * 1024;
 const NOW = new Date("2025-03-01T12:00:00Z");
-const cfg = configSchema.parse({}).prune;
+const cfg = configSchema.parse({
+  prune: {
+    highWatermarkPercent: 85,
+    lowWatermarkPercent: 70,
+    criticalWatermarkPercent: 95,
+    minFree: null,
+    maxFree: null,
+  },
+}).prune;
 const W = { low: 70, high: 85, critical: 95 };
 const cap = 1000 * MiB;
 const disk = (pct: number): DiskUsage => ({
