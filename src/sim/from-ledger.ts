@@ -2,8 +2,8 @@
 // so an operator can ask "what disk do I need, and what would autoPrune have cost me?".
 //
 // What a ledger can reconstruct: when each image was used (its last 32 uses, a minute apart at
-// least), under which names, and for the latest use of each app+role which app that was; which
-// images each app+role needs now; image sizes where a prune's listing or a pull recorded them.
+// least), under which names, which app a run was (each app+role's last 12 prepulls, and the last
+// use of each image per app+role); image sizes where a prune's listing or a pull recorded them.
 // What it cannot: uses beyond the last 32 per image, images forgotten after `ledger.horizon`, run
 // lengths (every run gets `runLengthS`), which app made an older use (those runs are "unknown"),
 // build dates (autoPrune's `until=` then sees every image as old), and sizes never recorded
@@ -45,9 +45,12 @@ export function traceFromLedger(ledger: Ledger, o: FromLedgerOptions): FromLedge
   const flush = () => {
     if (!group.length) return;
     const t = group[0]!.t;
-    // The app: a user whose last use of one of these images is within the group.
+    // The app: an app+role whose recorded prepulls (its need set's last runs) include one within
+    // the group, else a user whose last use of one of these images is within it.
     const end = group[group.length - 1]!.t;
-    let user: string | undefined;
+    let user = Object.keys(ledger.needs)
+      .sort()
+      .find((k) => ledger.needs[k]!.runs.some((r) => r >= t && r <= end));
     const roleOf = new Map<string, string>();
     for (const u of group) {
       for (const [k, at] of Object.entries(ledger.images[u.id]!.by)) {

@@ -13,8 +13,10 @@ import { cli } from "../support/cli.js";
 const GiB = 1024 ** 3;
 const TRACE = path.resolve("test/fixtures/sim/small.jsonl");
 const dir = mkdtempSync(path.join(tmpdir(), "iksim-"));
+// The default policy: an empty config file.
+writeFileSync(path.join(dir, "config.json"), "{}");
 const env = {
-  IMAGEKEEPER_CONFIG: path.join(dir, "none.json"),
+  IMAGEKEEPER_CONFIG: path.join(dir, "config.json"),
   IMAGEKEEPER_STATE_DIR: path.join(dir, "state"),
 };
 
@@ -49,6 +51,7 @@ describe("imagekeeper simulate", () => {
       ["simulate", "--trace", TRACE, "--capacity", "20GiB", "--baseline", "lru", "--baseline", "oracle"],
       env,
     );
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^trace: 5 runs, 6 images/);
     expect(r.stdout).toMatch(/CAPACITY\s+OVER\s+PULLS\s+RE-PULLED\s+REFERENCE\s+RATIO/);
@@ -83,36 +86,44 @@ describe("imagekeeper simulate", () => {
     const state = env.IMAGEKEEPER_STATE_DIR;
     const at = Date.UTC(2026, 0, 5, 2);
     let l = emptyLedger();
-    for (let d = 0; d < 3; d++)
+    // Three nights of two apps, as prepull records them (uses and need sets), and a prune's sightings.
+    const need = (app: string, id: string, t: number) => ({
+      at: t,
+      app,
+      role: "deploy",
+      recipe: app.split("_")[0]!,
+      version: null,
+      versionSource: "pinned" as const,
+      images: [{ ref: `${id}:1`, id: `sha256:${id}` }],
+    });
+    for (let d = 0; d < 3; d++) {
+      const t = at + d * 86_400_000;
+      for (const [app, id, dt] of [
+        ["a_ci", "a", 0],
+        ["b_ci", "b", 120_000],
+      ] as const)
+        l = applyChange(
+          l,
+          {
+            uses: [
+              { at: t + dt, id: `sha256:${id}`, ref: `${id}:1`, app, role: "deploy", source: "prepull" },
+            ],
+            needs: [need(app, id, t + dt)],
+          },
+          t + dt,
+        );
       l = applyChange(
         l,
         {
-          uses: [
-            {
-              at: at + d * 86_400_000,
-              id: "sha256:a",
-              ref: "a:1",
-              app: "a_ci",
-              role: "deploy",
-              source: "prepull",
-            },
-            {
-              at: at + d * 86_400_000 + 120_000,
-              id: "sha256:b",
-              ref: "b:1",
-              app: "b_ci",
-              role: "deploy",
-              source: "prepull",
-            },
-          ],
           sighting: {
-            at: at + d * 86_400_000 + 180_000,
+            at: t + 180_000,
             present: ["sha256:a", "sha256:b"],
             sizes: { "sha256:a": 3 * GiB, "sha256:b": 2 * GiB },
           },
         },
-        at + d * 86_400_000 + 180_000,
+        t + 180_000,
       );
+    }
     const { mkdirSync } = await import("node:fs");
     mkdirSync(state, { recursive: true });
     writeFileSync(path.join(state, "ledger.json"), JSON.stringify(l));
