@@ -88,7 +88,16 @@ function writeConfig(prune: Record<string, unknown>): void {
   writeFileSync(
     configFile,
     JSON.stringify({
-      prune: { minAge: "1h", keep: ["*/keep/traefik:*"], chunkSize: 1, ...prune },
+      // Percentages only: the default absolute thresholds (minFree 4GiB, maxFree 8GiB) would keep a
+      // 768 MiB disk under pressure for good.
+      prune: {
+        minAge: "1h",
+        keep: ["*/keep/traefik:*"],
+        chunkSize: 1,
+        minFree: null,
+        maxFree: null,
+        ...prune,
+      },
       metrics: { textfile },
     }),
   );
@@ -383,7 +392,9 @@ describe("imagekeeper prune on a real engine", () => {
       [img.svc1!.id, /^service-rollback: .*swarm service web/],
       [img.svc2!.id, /^in-use: used by container web\.1\./],
       [img.keep!.id, /^keep-pattern: .*keep\/traefik:v2 matches prune.keep pattern "\*\/keep\/traefik:\*"/],
-      [img.fresh!.id, /^too-young: last used .* ago \(first seen by imagekeeper\)/],
+      // Issue 8: minAge protects arrivals; an image with no use or arrival on record arrived, as far
+      // as imagekeeper knows, when it first saw it.
+      [img.fresh!.id, /^too-young: first seen by imagekeeper .* ago with no use or arrival on record/],
     ];
     for (const [id, reason] of expectKept) {
       expect(present(id)).toBe(true);

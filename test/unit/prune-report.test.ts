@@ -11,7 +11,15 @@ import { emptyLedger } from "../../src/state/ledger.js";
 
 const MiB = 1024 * 1024;
 const NOW = new Date("2025-03-01T12:00:00Z");
-const cfg = configSchema.parse({}).prune;
+const cfg = configSchema.parse({
+  prune: {
+    highWatermarkPercent: 85,
+    lowWatermarkPercent: 70,
+    criticalWatermarkPercent: 95,
+    minFree: null,
+    maxFree: null,
+  },
+}).prune;
 const W = { low: 70, high: 85, critical: 95 };
 const cap = 1000 * MiB;
 const disk = (pct: number): DiskUsage => ({
@@ -99,7 +107,7 @@ describe("renderPlan", () => {
       /^1\s+remove\s+100\.0 MiB\s+2025-02-18 12:00 \(11d0h ago, first-seen\)\s+<none>:<none>\s+dangling:/,
     );
     expect(rows[3]).toMatch(/^4\s+removable\s/);
-    expect(rows[4]).toMatch(/^-\s+keep\s.*kept:1\s+too-young: last used 0ms ago/);
+    expect(rows[4]).toMatch(/^-\s+keep\s.*kept:1\s+too-young: first seen by imagekeeper 0ms ago/);
     expect(text).toMatch(/expected removals: 3 of 4 removable image\(s\)/);
   });
 });
