@@ -191,6 +191,7 @@ describe("durations (text forms)", () => {
 describe("prune.window: cron shape", () => {
   it.each([
     ["0 2 * * *", true],
+    ["30 12 1,15 * 1-5", true],
     ["  0 2 * * *  ", true],
     ["0 0 2 * * *", true], // six fields: seconds first (cron-parser)
     ["0\t2 * *  *", true],

@@ -135,5 +135,6 @@ describe("sleep", () => {
     const s = sleep(10_000, ac.signal);
     setTimeout(() => ac.abort(new Error("stop")), 5);
     await expect(s).rejects.toThrow("stop");
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 });
