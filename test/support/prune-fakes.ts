@@ -113,7 +113,8 @@ function fakeDocker(w: World): Docker {
           if (!errors.length) return result(args, 0);
           return w.silentRefusalExit !== null
             ? result(args, w.silentRefusalExit)
-            : result(args, 1, `\n${errors.join("\n")}\n`);
+            : // docker's stderr as it comes: a blank line, then indented messages.
+              result(args, 1, `   \n  ${errors.join("\n  ")}  \n`);
         }
         if (a === "image" && b === "prune") {
           if (w.pruneExit !== 0)
