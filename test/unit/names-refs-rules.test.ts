@@ -22,6 +22,8 @@ describe("parseReference: edges", () => {
     ["localhost/library/x", "localhost", "library/x", "localhost/library/x:latest"],
     ["localhost:5000/x", "localhost:5000", "x", "localhost:5000/x:latest"],
     ["org/app", "docker.io", "org/app", "org/app:latest"],
+    // An upper-case first component can only be a registry host (Hub paths are lower-case).
+    ["MyHost/app", "MyHost", "app", "MyHost/app:latest"],
   ])("%s: domain %s, path %s, familiar %s", (raw, domain, path, familiar) => {
     const r = ok(raw);
     expect([r.domain, r.path, r.familiar]).toEqual([domain, path, familiar]);
