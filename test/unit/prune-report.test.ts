@@ -81,7 +81,15 @@ describe("prune --json documents", () => {
       notNeeded: [c!],
     };
     const r = resultOf("pruned", disk(90), disk(69), plan, exec);
-    expect(r.removed.map((x) => x.id)).toEqual([d!.id, b!.id]);
+    expect(r.removed.map((x) => [x.ref, x.id.slice(7, 8), x.reason.split(":")[0]])).toEqual([
+      ["<none>:<none>", "1", "dangling (#1)"],
+      ["b:1", "3", "lru (#3)"],
+    ]);
+    expect(r.kept.find((x) => x.reason.startsWith("skipped"))).toEqual({
+      ref: "c:1",
+      id: images[3]!.id,
+      reason: "skipped (#2, lru): in use now: used by container x (created)",
+    });
     expect(r.kept.map((x) => x.reason.split(" ")[0])).toEqual(["too-young:", "skipped", "not-needed"]);
     expect(r.removed.length + r.kept.length).toBe(images.length);
   });
