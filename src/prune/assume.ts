@@ -1,7 +1,6 @@
-// Modelled disk readings: the real measurement adjusted for what is about to happen or for a
-// what-if. Pure. A gap prune before a pull counts the bytes about to be pulled as used in every
-// reading (so its gate, plan and stopping point all see the disk as it will be once they land);
-// `prune --dry-run --assume-usage PCT` plans as if usage were PCT% of the same filesystem.
+// A modelled disk reading for a what-if: `prune --dry-run --assume-usage PCT` plans as if usage
+// were PCT% of the same filesystem. Pure. (Bytes about to be pulled are not modelled here: the
+// planner takes them as PruneFacts.incomingBytes, measure.ts counts them in gate and target.)
 import type { DiskUsage } from "./measure.js";
 
 const capacityOf = (d: DiskUsage) => d.usedBytes + d.freeBytes;
@@ -15,11 +14,6 @@ function withUsed(d: DiskUsage, usedBytes: number): DiskUsage {
     freeBytes: Math.max(0, capacity - used),
     usedPercent: capacity > 0 ? (used / capacity) * 100 : 0,
   };
-}
-
-/** The disk once `incomingBytes` more are used (≤ 0: as measured). */
-export function withIncoming(d: DiskUsage, incomingBytes: number): DiskUsage {
-  return incomingBytes > 0 ? withUsed(d, d.usedBytes + incomingBytes) : d;
 }
 
 /** The same filesystem at `percent` usage (of used + available, as df's Use%). */

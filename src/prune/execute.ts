@@ -1,16 +1,17 @@
 // Carries a prune plan out, and only it: the dangling step first (`docker image prune` without
 // --all, or one by one when that command would take a protected image), build cache when
 // configured, a re-measure, then removable images in plan order, one (or `prune.chunkSize`) at a
-// time, measuring the filesystem after each and stopping as soon as usage is below the low
-// watermark. Never --force, never --all, never containers or volumes. Just before each removal the
-// daemon is asked again what containers and services use: an image that became used since the plan
-// is skipped, and a removal the daemon refuses (a container appeared in between) is logged and
+// time, measuring the filesystem after each and stopping as soon as the target is reached (usage
+// below the low watermark and `prune.maxFree` free, with room for the caller's incoming bytes).
+// Never --force, never --all, never containers or volumes. Just before each removal the daemon is
+// asked again what containers and services use: an image that became used since the plan is
+// skipped, and a removal the daemon refuses (a container appeared in between) is logged and
 // skipped, never retried with force.
 import type { Logger } from "pino";
 import { CONFIRM, type Docker, dockerArgs } from "../docker/cli.js";
 import type { RunOptions } from "../exec.js";
 import { formatBytes } from "../util/duration.js";
-import { type DiskUsage, roundPercent } from "./measure.js";
+import { type DiskUsage, reachedTarget, roundPercent } from "./measure.js";
 import { type PlannedImage, type PruneConfig, type PrunePlan, reasonText } from "./plan.js";
 
 export interface ExecuteDeps {
@@ -193,7 +194,7 @@ export async function executePlan(
   // 3. Tagged images in plan order until below the low watermark.
   for (let i = 0; i < taggedItems.length;) {
     checkAbort();
-    if (now.usedPercent < cfg.lowWatermarkPercent) {
+    if (reachedTarget(now, cfg, plan.incomingBytes)) {
       notNeeded.push(...taggedItems.slice(i));
       break;
     }
@@ -203,6 +204,6 @@ export async function executePlan(
     now = await deps.measure();
   }
 
-  const outcome = now.usedPercent < cfg.lowWatermarkPercent ? "pruned" : "insufficient";
+  const outcome = reachedTarget(now, cfg, plan.incomingBytes) ? "pruned" : "insufficient";
   return { outcome, after: now, freedBytes: now.freeBytes - start.freeBytes, removed, skipped, notNeeded };
 }

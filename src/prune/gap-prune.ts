@@ -13,6 +13,7 @@ import { logger } from "../log.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
 import { gapPruneDecision } from "./gap.js";
 import { measureDisk } from "./measure.js";
+import type { ReservedImage } from "./plan.js";
 import { type PruneRun, runPrune } from "./run-prune.js";
 
 export interface GapPruneRequest {
@@ -22,8 +23,8 @@ export interface GapPruneRequest {
   before: string;
   /** Bytes the caller is about to pull (0 when unknown, or for a run). */
   incomingBytes: number;
-  /** The caller's own images: kept by this prune whatever the policy says. */
-  reserved: readonly { id: string; reason: string }[];
+  /** The caller's own images: kept by this prune whatever the policy says (PruneFacts.reserved). */
+  reserved: readonly ReservedImage[];
   signal?: AbortSignal;
 }
 

@@ -15,12 +15,20 @@ import type { PruneOutcome } from "../model/prune-outcome.js";
 import { appendJournal, pruneEntries } from "../state/journal.js";
 import { recordPrune } from "../state/last-prune.js";
 import { applyChange, type Ledger, readLedger, recordLedger } from "../state/ledger.js";
-import { atUsage, withIncoming } from "./assume.js";
+import { formatBytes } from "../util/duration.js";
+import { atUsage } from "./assume.js";
 import { type ExecutionResult, executePlan } from "./execute.js";
 import { listImageIds, readContainers, readImages, readServices } from "./facts.js";
-import { type DiskUsage, measureDisk, roundPercent } from "./measure.js";
+import { type DiskUsage, measureDisk, roundPercent, targetFreeBytes } from "./measure.js";
 import { specNamesImage } from "./names.js";
-import { blockedSummary, decideGate, type ImageFact, type PrunePlan, planPrune } from "./plan.js";
+import {
+  blockedSummary,
+  decideGate,
+  type ImageFact,
+  type PrunePlan,
+  planPrune,
+  type ReservedImage,
+} from "./plan.js";
 import { dryRunResultOf, type PruneResult, resultOf } from "./report.js";
 import { ALWAYS_OPEN, windowState } from "./window.js";
 
@@ -38,12 +46,13 @@ export interface PruneOptions {
   /** Dry run only: plan as if usage were this percent of the filesystem. */
   assumeUsagePercent?: number;
   /**
-   * Bytes about to be pulled (a gap prune before a prepull): every reading counts them as used,
-   * so the gate, the plan and the stopping point see the disk as it will be once they land.
+   * Bytes about to be pulled (a gap prune before a prepull), passed to the planner as
+   * PruneFacts.incomingBytes: the gate and the target (and so the executor's stopping point) judge
+   * the disk as it will be once they have arrived.
    */
   incomingBytes?: number;
-  /** Images to keep whatever the policy says (a triggering prepull's own images). */
-  reserved?: readonly { id: string; reason: string }[];
+  /** Images to keep whatever the policy says (a triggering prepull's own images): PruneFacts.reserved. */
+  reserved?: readonly ReservedImage[];
   /**
    * The exclusive prune lock, already held by the caller (a gap prune, after its drain): no
    * deferral, and the caller releases it. Without it the prune takes the lock without waiting and
@@ -59,7 +68,7 @@ export interface PruneOptions {
 export interface PruneRun {
   outcome: PruneOutcome;
   reason: string;
-  /** Usage before (modelled when incomingBytes or assumeUsagePercent is set). */
+  /** Usage before, as measured (modelled when assumeUsagePercent is set; incoming bytes not included). */
   before: DiskUsage;
   after: DiskUsage;
   plan: PrunePlan | null;
@@ -77,9 +86,9 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
   const dryRun = opts.dryRun ?? false;
   if (opts.assumeUsagePercent !== undefined && !dryRun)
     throw new ToolError("runPrune: assumeUsagePercent is for dry runs only");
-  const incoming = opts.incomingBytes ?? 0;
+  const incoming = Math.max(0, opts.incomingBytes ?? 0);
   const model = (d: DiskUsage) =>
-    opts.assumeUsagePercent !== undefined ? atUsage(d, opts.assumeUsagePercent) : withIncoming(d, incoming);
+    opts.assumeUsagePercent !== undefined ? atUsage(d, opts.assumeUsagePercent) : d;
   const w = {
     low: cfg.lowWatermarkPercent,
     high: cfg.highWatermarkPercent,
@@ -93,7 +102,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
     opts.assumeUsagePercent !== undefined
       ? ` (assumed ${opts.assumeUsagePercent}%: --assume-usage)`
       : incoming > 0
-        ? ` (${roundPercent(measured.usedPercent)}% measured, plus ${incoming} bytes about to be pulled)`
+        ? ` (plus ${formatBytes(incoming)} about to be pulled)`
         : "";
   log.info(
     {
@@ -122,7 +131,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
       readServices(engine),
     ]);
     const plan = planPrune(
-      { now, disk, images, containers, services, ledger, window, leases, reserved },
+      { now, disk, images, containers, services, ledger, window, leases, reserved, incomingBytes: incoming },
       cfg,
     );
     return { images, plan };
@@ -189,7 +198,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
     return { outcome, reason, before, after, plan, exec, result, dryRun, at: now };
   };
 
-  const gate = decideGate(before, cfg, window, []);
+  const gate = decideGate(before, cfg, window, [], incoming);
   if (!gate.proceed) return finish(gate.outcome, gate.reason, before, null, null);
 
   let lock = opts.lock;
@@ -197,7 +206,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
   if (!lock) {
     const ex = await tryExclusive(config.runDir);
     if (!ex.ok) {
-      const deferred = decideGate(before, cfg, window, ex.leases);
+      const deferred = decideGate(before, cfg, window, ex.leases, incoming);
       const reason =
         !deferred.proceed && deferred.outcome === "deferred"
           ? deferred.reason
@@ -247,18 +256,30 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
       // Removal children hold the lock too, so it outlives no removal (even if we are SIGKILLed).
       lockFd: lock.fd,
     });
+    const blocked = `nothing else may be removed (blocked: ${blockedSummary(plan.kept)
+      .map((b) => `${b.code} ${b.images}`)
+      .join(", ")}${exec.skipped.length ? `, skipped ${exec.skipped.length}` : ""})`;
     const reason =
       exec.outcome === "pruned"
-        ? `usage ${roundPercent(exec.after.usedPercent)}% is below the low watermark (${w.low}%)`
-        : `usage ${roundPercent(exec.after.usedPercent)}% is still at or above the low watermark (${w.low}%): nothing else may be removed (blocked: ${blockedSummary(
-            plan.kept,
-          )
-            .map((b) => `${b.code} ${b.images}`)
-            .join(", ")}${exec.skipped.length ? `, skipped ${exec.skipped.length}` : ""})`;
+        ? `${targetText(exec.after, cfg, incoming)} reached`
+        : `${targetText(exec.after, cfg, incoming)} not reached: ${blocked}`;
     return await finish(exec.outcome, reason, exec.after, plan, exec);
   } finally {
     await ownLock?.release();
   }
+}
+
+/**
+ * The disk against the prune's target (measure.ts reachedTarget, which the executor stops on): usage
+ * below the low watermark, with prune.maxFree (else minFree) free, room for the incoming bytes
+ * included. The caller says whether it was reached.
+ */
+export function targetText(d: DiskUsage, cfg: Config["prune"], incomingBytes: number): string {
+  const free = targetFreeBytes(cfg);
+  const plus = incomingBytes > 0 ? ` plus ${formatBytes(incomingBytes)} about to be pulled` : "";
+  const want = `the target (below the low watermark ${cfg.lowWatermarkPercent}%${free > 0 ? `, ${formatBytes(free)} free` : ""}${plus})`;
+  const now = `usage ${roundPercent(d.usedPercent)}%, ${formatBytes(d.freeBytes)} free`;
+  return `${now}: ${want}`;
 }
 
 /** Record a sighting of every image (in memory only for a dry run); report a damaged ledger. */

@@ -124,7 +124,7 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
   const configCheck = (json: string) => {
     const file = path.join(mkdtempSync(path.join(work, "cfg-")), "config.json");
     writeFileSync(file, json);
-    return spawnSync(process.execPath, [bin, "config", "check", "--json", "--config", file], {
+    return spawnSync(process.execPath, ["--", bin, "config", "check", "--json", "--config", file], {
       encoding: "utf8",
       env: { ...process.env, IMAGEKEEPER_STATE_DIR: "", IMAGEKEEPER_RUN_DIR: "", IMAGEKEEPER_DOCKER: "" },
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { atUsage, withIncoming } from "../../src/prune/assume.js";
+import { atUsage } from "../../src/prune/assume.js";
 import type { DiskUsage } from "../../src/prune/measure.js";
 
 // 1000 bytes of capacity (used + available); 1100 total (root-reserved blocks).
@@ -9,21 +9,6 @@ const disk = (used: number): DiskUsage => ({
   usedBytes: used,
   freeBytes: 1000 - used,
   usedPercent: used / 10,
-});
-
-describe("withIncoming", () => {
-  it.each([
-    [600, 100, 700, 300, 70],
-    [600, 0, 600, 400, 60],
-    [600, -50, 600, 400, 60],
-    [900, 300, 1200, 0, 120],
-  ])("used %d + incoming %d", (used, incoming, u, f, pct) => {
-    const d = withIncoming(disk(used), incoming);
-    expect(d.usedBytes).toBe(u);
-    expect(d.freeBytes).toBe(f);
-    expect(d.usedPercent).toBeCloseTo(pct, 6);
-    expect(d.totalBytes).toBe(1100);
-  });
 });
 
 describe("atUsage", () => {
