@@ -374,6 +374,17 @@ describe("--json on every command", () => {
     covered.add("watch");
   });
 
+  it("simulate", async () => {
+    const trace = path.resolve("test/fixtures/sim/small.jsonl");
+    const r = await cli(["simulate", "--trace", trace, "--capacity", "40GiB", "--json"], env());
+    expect(r.code).toBe(0);
+    expect(json(r.stdout)).toMatchObject({
+      trace: { runs: 5 },
+      results: [{ capacityBytes: 40 * 1024 ** 3 }],
+    });
+    covered.add("simulate");
+  });
+
   it("covered every command (a new command needs a line above)", () => {
     expect([...covered].sort()).toEqual(COMMANDS.map((c) => c.name).sort());
   });
@@ -399,7 +410,14 @@ describe("history from real prepulls and prunes", () => {
     writeFileSync(
       aggressive,
       JSON.stringify({
-        prune: { highWatermarkPercent: 2, lowWatermarkPercent: 1, criticalWatermarkPercent: 2, minAge: 0 },
+        // No reservation either: the prepulls just above reserve their images for 15 minutes.
+        prune: {
+          highWatermarkPercent: 2,
+          lowWatermarkPercent: 1,
+          criticalWatermarkPercent: 2,
+          minAge: 0,
+          reservation: 0,
+        },
       }),
     );
     const p = await cli(["prune", "--json", "--config", aggressive], env());
