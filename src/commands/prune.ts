@@ -66,7 +66,7 @@ export const pruneCommand: CommandSpec = {
     const assume = f["assume-usage"];
     if (assume !== undefined && !dryRun)
       throw new InputError("usage", "imagekeeper prune: --assume-usage is a what-if and needs --dry-run", {
-        hint: "Add --dry-run: imagekeeper prune --dry-run --assume-usage 90. A real prune always uses the measured usage.",
+        hint: "Add --dry-run: imagekeeper prune --dry-run --assume-usage 97. A real prune always uses the measured usage.",
       });
     const { config } = ctx;
     const cfg = config.prune;
@@ -74,6 +74,8 @@ export const pruneCommand: CommandSpec = {
       low: cfg.lowWatermarkPercent,
       high: cfg.highWatermarkPercent,
       critical: cfg.criticalWatermarkPercent,
+      minFree: cfg.minFree,
+      maxFree: cfg.maxFree,
     };
     const r = await runPrune(
       {

@@ -1,9 +1,10 @@
 // `imagekeeper status [--json]`: disk usage against the watermarks, live run leases, the last prune
 // (outcome, bytes freed as measured), the ledger's size and the next prune window. Reads only.
 import { z } from "zod";
+import type { Config } from "../config/schema.js";
 import { dockerEndpoint, Engine } from "../docker/engine.js";
 import { listLeases } from "../lease/lease.js";
-import { measureDisk, roundPercent } from "../prune/measure.js";
+import { type DiskUsage, measureDisk, reachedTarget, roundPercent, underPressure } from "../prune/measure.js";
 import { windowState } from "../prune/window.js";
 import { pruneRecordSchema, readPruneState } from "../state/last-prune.js";
 import { readLedger } from "../state/ledger.js";
@@ -34,8 +35,19 @@ export const statusSchema = z.strictObject({
     usedPercent: z.number(),
     freeBytes: z.number(),
     totalBytes: z.number(),
-    watermarks: z.strictObject({ low: z.number(), high: z.number(), critical: z.number() }),
-    /** Where usage stands: below-low, between (low and high), above-high, critical. */
+    watermarks: z.strictObject({
+      low: z.number(),
+      high: z.number(),
+      critical: z.number(),
+      /** prune.minFree / prune.maxFree in bytes; null when off (docs/prune.md, "Thresholds"). */
+      minFree: z.number().nullable(),
+      maxFree: z.number().nullable(),
+    }),
+    /**
+     * Where the disk stands (measure.ts, as a prune judges it): below-low (the target is reached:
+     * below the low watermark with maxFree free), between, above-high (under pressure: at or above
+     * the high watermark, or less than minFree free), critical.
+     */
     level: z.enum(["below-low", "between", "above-high", "critical"]),
   }),
   leases: z.array(
@@ -103,14 +115,7 @@ export const statusCommand: CommandSpec = {
     const quotaState = readQuotaState(config.stateDir);
     const watchState = readWatchState(config.stateDir);
     const running = await watchRunning(config.stateDir);
-    const level =
-      disk.usedPercent >= p.criticalWatermarkPercent
-        ? "critical"
-        : disk.usedPercent >= p.highWatermarkPercent
-          ? "above-high"
-          : disk.usedPercent >= p.lowWatermarkPercent
-            ? "between"
-            : "below-low";
+    const level = diskLevel(disk, p);
     const status = statusSchema.parse({
       disk: {
         path: root,
@@ -121,6 +126,8 @@ export const statusCommand: CommandSpec = {
           low: p.lowWatermarkPercent,
           high: p.highWatermarkPercent,
           critical: p.criticalWatermarkPercent,
+          minFree: p.minFree,
+          maxFree: p.maxFree,
         },
         level,
       },
@@ -155,18 +162,34 @@ export const statusCommand: CommandSpec = {
   },
 };
 
+/** Where the disk stands, by the same thresholds a prune uses (src/prune/measure.ts). */
+export function diskLevel(d: DiskUsage, p: Config["prune"]): Status["disk"]["level"] {
+  if (d.usedPercent >= p.criticalWatermarkPercent) return "critical";
+  if (underPressure(d, p)) return "above-high";
+  return reachedTarget(d, p) ? "below-low" : "between";
+}
+
 const LEVEL_TEXT: Record<Status["disk"]["level"], string> = {
-  "below-low": "below the low watermark",
+  "below-low": "below the low watermark (a prune's target)",
   between: "between the low and high watermarks: no prune needed",
-  "above-high": "above the high watermark: the next prune (in its window) removes images",
+  "above-high":
+    "under pressure (at or above the high watermark, or less than minFree free): the next prune (in its window) removes images",
   critical: "at or above the critical watermark: the next prune runs even outside its window",
 };
+
+function freeText(w: Status["disk"]["watermarks"]): string {
+  const parts = [
+    ...(w.minFree === null ? [] : [`minFree ${formatBytes(w.minFree)}`]),
+    ...(w.maxFree === null ? [] : [`maxFree ${formatBytes(w.maxFree)}`]),
+  ];
+  return parts.length ? `; ${parts.join(", ")}` : "";
+}
 
 export function renderStatus(s: Status, now: Date): string {
   const ago = (iso: string) => `${formatDuration(Math.max(0, now.getTime() - Date.parse(iso)))} ago`;
   const d = s.disk;
   const lines = [
-    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${d.watermarks.low}%, high ${d.watermarks.high}%, critical ${d.watermarks.critical}%`,
+    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${d.watermarks.low}%, high ${d.watermarks.high}%, critical ${d.watermarks.critical}%${freeText(d.watermarks)}`,
     `         ${LEVEL_TEXT[d.level]}`,
   ];
   if (!s.leases.length) lines.push("leases   none");

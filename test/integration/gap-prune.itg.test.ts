@@ -124,6 +124,14 @@ beforeAll(async () => {
         // Short, so that images of jobs that ended a few seconds ago may go (and the running
         // job's, prepulled seconds ago, stay): the policy itself is the planner's business.
         minAge: "8s",
+        // Likewise: no watch runs here to see a deploy, so an app's latest prepull would stay
+        // reserved for the default 15m, longer than the whole sequence; the triggering prepull's
+        // own images are reserved by the gap prune itself (PruneFacts.reserved).
+        reservation: "8s",
+        // Percentages only: the default minFree 4GiB / maxFree 8GiB would keep a 256 MiB disk
+        // under pressure for good, and every prune insufficient.
+        minFree: null,
+        maxFree: null,
         gapWait: "2m",
       },
       lease: { wait: "3m" },

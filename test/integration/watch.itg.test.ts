@@ -216,17 +216,22 @@ describe("imagekeeper watch", () => {
   }, 300_000);
 
   it("is what prune reads: a use seen by watch is the image's last use", async () => {
-    const r = await cli(["prune", "--dry-run", "--json", "--assume-usage", "90"], env());
+    // 97%: above the default high watermark (95%), so the plan ranks every image.
+    const r = await cli(["prune", "--dry-run", "--json", "--assume-usage", "97"], env());
     expect(r.code).toBe(0);
     const plan = pruneResultSchema.parse(JSON.parse(r.stdout));
     const reasonOf = (id: string) => [...plan.kept, ...plan.removed].find((x) => x.id === id)?.reason ?? "";
-    // Used (by docker run) minutes ago, seen by watch only: young by the ledger's last use.
-    expect(reasonOf(img.away!.id)).toMatch(/^too-young: last used [\dms.]+ ago \(prepull ledger\)/);
-    expect(reasonOf(img.last!.id)).toMatch(/\(prepull ledger\)/);
-    // Pulled and never used: no use in the ledger, so the fallback.
-    expect(reasonOf(img.unused!.id)).toMatch(/first seen by imagekeeper/);
+    // Used (by docker run) after its pull, seen by watch only: its last use is the ledger's, and a
+    // use is no protection (prune.minAge protects arrivals not used since): the order ranks it.
+    expect(reasonOf(img.away!.id)).toMatch(/last used [\dhms.]+ ago \(ledger\)$/);
+    expect(reasonOf(img.away!.id)).not.toMatch(/^too-young/);
+    expect(reasonOf(img.last!.id)).toMatch(/last used [\dhms.]+ ago \(ledger\)$/);
+    // Pulled while watch was away and never used: an arrival (watch replayed the pull), young.
+    expect(reasonOf(img.unused!.id)).toMatch(
+      /^too-young: pulled, tagged or built [\dhms.]+ ago and not used since/,
+    );
     // A plain real prune without pressure, then the same what-if without --dry-run: refused.
-    const bad = await cli(["prune", "--assume-usage", "90"], env());
+    const bad = await cli(["prune", "--assume-usage", "97"], env());
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--assume-usage is a what-if and needs --dry-run");
   });

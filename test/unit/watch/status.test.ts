@@ -8,7 +8,7 @@ const base: Status = {
     usedPercent: 50,
     freeBytes: 1,
     totalBytes: 2,
-    watermarks: { low: 70, high: 85, critical: 95 },
+    watermarks: { low: 70, high: 85, critical: 95, minFree: null, maxFree: null },
     level: "below-low",
   },
   leases: [],
