@@ -11,13 +11,12 @@
 // Why this cannot deadlock or starve, and what the bounds are: docs/leases.md, "The drain".
 // drain.lock never grants anything by itself: lease.lock alone keeps prunes and runs apart, so a
 // bug here could delay a run or a prune, never let a removal overlap a lease.
-import { constants, fchmodSync, fstatSync, openSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { ToolError } from "../errors.js";
 import { logger } from "../log.js";
 import { formatDuration } from "../util/duration.js";
-import { closeLockFile, lockFd } from "./flock.js";
+import { closeLockFile, lockFd, openRunDirLock } from "./flock.js";
 import { type ExclusiveLock, type LeaseInfo, listLeases, tryExclusive } from "./lease.js";
 import { readLeaseFile } from "./metadata.js";
 import { identify } from "./proc.js";
@@ -30,7 +29,7 @@ import {
   releaseHeld,
   unlinkIfSame,
 } from "./records.js";
-import { accessHint, ensureRunDir, LEASE_ID_PATTERN, LOCK_FILE_MODE } from "./rundir.js";
+import { LEASE_ID_PATTERN } from "./rundir.js";
 
 export const drainLockFile = (runDir: string) => path.join(runDir, "drain.lock");
 /**
@@ -63,36 +62,9 @@ const drainRecordSchema = z.strictObject({
 });
 export type DrainRecord = z.output<typeof drainRecordSchema>;
 
-/** Open (creating if needed) drain.lock, as openLockFile opens lease.lock: never through a symlink. */
+/** Open (creating if needed) drain.lock, as lease.lock is opened (read-only, never through a symlink). */
 function openDrainLock(runDir: string): number {
-  ensureRunDir(runDir);
-  const file = drainLockFile(runDir);
-  const ro = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-  try {
-    const fd = openSync(file, ro | constants.O_CREAT | constants.O_EXCL, LOCK_FILE_MODE);
-    fchmodSync(fd, LOCK_FILE_MODE); // exactly, whatever the umask: the other side's group opens it too
-    return fd;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw drainFileError(file, runDir, e);
-  }
-  let fd: number;
-  try {
-    fd = openSync(file, ro);
-  } catch (e) {
-    throw drainFileError(file, runDir, e);
-  }
-  if (!fstatSync(fd).isFile()) {
-    closeLockFile(fd);
-    throw drainFileError(file, runDir, new Error("not a regular file"));
-  }
-  return fd;
-}
-
-function drainFileError(file: string, runDir: string, e: unknown): ToolError {
-  return new ToolError(`cannot open the drain lock ${file}: ${(e as Error).message}`, {
-    hint: accessHint(runDir),
-    cause: e,
-  });
+  return openRunDirLock(runDir, drainLockFile(runDir), "drain lock");
 }
 
 /** The live drain's record, if any (a record counts only while its holder keeps it locked). */
