@@ -3,7 +3,9 @@
 // lease.lock shared, new runs still get it shared, so a prune waiting for it exclusively could wait
 // forever. A second lock file, drain.lock, orders them:
 //   - a gap pruner holds drain.lock EXCLUSIVELY while it waits for lease.lock exclusively and while
-//     it prunes; it releases lease.lock first, then drain.lock;
+//     it prunes; it releases lease.lock first, then drain.lock. One that finds another drain under
+//     way waits for it SHARED, as the runs do, then measures again (most often the drain ahead made
+//     room, and it goes on without a drain of its own): a command waits behind at most one drain;
 //   - a new run holds drain.lock SHARED only while it takes lease.lock shared (enterGate), so it
 //     waits behind an announced drain, and never holds drain.lock while it runs;
 //   - a run that already holds a lease (a nested `imagekeeper run`, a command inside one, a
@@ -179,13 +181,19 @@ export type DrainResult =
       /** The leases that were live when the drain began (what it waited for). */
       waitedFor: LeaseInfo[];
     }
-  | { ok: false; why: "timeout" | "aborted"; waitedMs: number; leases: LeaseInfo[] };
+  | { ok: false; why: "timeout" | "aborted"; waitedMs: number; leases: LeaseInfo[] }
+  /** It waited behind another drain, and then `stillNeeded` said no: room was made. */
+  | { ok: false; why: "not-needed"; waitedMs: number; leases: LeaseInfo[] };
 
 /**
  * Announce a drain and take the exclusive prune lock once the live leases have ended: drain.lock
- * exclusively (waiting behind another drain), then lease.lock exclusively (waiting for the runs),
- * both within `waitMs` in all. `onWait` is told once what is waited for (for the caller's one-line
- * message).
+ * exclusively, then lease.lock exclusively (waiting for the runs), within `waitMs`. When another
+ * drain is under way, first wait for it to end (drain.lock shared, at most `waitMs`, as the runs
+ * at the gate wait: they and this drainer get in together, no drainer queues ahead of them), then
+ * ask `stillNeeded` (the caller measures the disk again; the drain ahead pruned to its target);
+ * if still needed, this drain's own waits get a fresh `waitMs`. So a drainer waits at most twice
+ * `waitMs`, and behind at most one drain. `onWait` is told what is waited for (for the caller's
+ * one-line messages).
  */
 export async function drainAndLock(
   runDir: string,
@@ -193,13 +201,16 @@ export async function drainAndLock(
     waitMs: number;
     signal?: AbortSignal;
     what: string;
+    /** After waiting behind another drain: is this prune still needed? (Default: yes.) */
+    stillNeeded?: () => Promise<boolean>;
     onWait?: (
       w: { for: "drain"; drain: DrainRecord | undefined } | { for: "leases"; leases: LeaseInfo[] },
     ) => void;
   },
 ): Promise<DrainResult> {
   const started = performance.now();
-  const left = () => Math.max(0, opts.waitMs - (performance.now() - started));
+  let boundFrom = started;
+  const left = () => Math.max(0, opts.waitMs - (performance.now() - boundFrom));
   const waited = () => Math.round(performance.now() - started);
   const sig = opts.signal ? { signal: opts.signal } : {};
   const fd = openDrainLock(runDir);
@@ -216,6 +227,25 @@ export async function drainAndLock(
     let r = await lockFd(fd, "exclusive", sig);
     if (r === "busy") {
       opts.onWait?.({ for: "drain", drain: await liveDrainRecord(runDir) });
+      // Behind the drain under way, shared: an exclusive waiter here would let that drain's
+      // successor in ahead of the runs waiting at the gate, and they would wait behind two.
+      const behind = await lockFd(fd, "shared", { waitMs: left(), ...sig });
+      if (behind !== "locked") {
+        releaseDrain();
+        return {
+          ok: false,
+          why: behind === "aborted" ? "aborted" : "timeout",
+          waitedMs: waited(),
+          leases: [],
+        };
+      }
+      if (opts.stillNeeded && !(await opts.stillNeeded())) {
+        releaseDrain();
+        return { ok: false, why: "not-needed", waitedMs: waited(), leases: [] };
+      }
+      // Our own drain now, bounded afresh. Converting shared to exclusive is not atomic (flock(2)):
+      // another drainer may get in first, and this one waits behind it for what is left.
+      boundFrom = performance.now();
       r = await lockFd(fd, "exclusive", { waitMs: left(), ...sig });
     }
     if (r !== "locked") {

@@ -78,6 +78,24 @@ export async function gapPrune(
   const drained = await drainAndLock(config.runDir, {
     waitMs: cfg.gapWait,
     what: `${req.what}, pid ${process.pid}`,
+    // Behind another drain: that one pruned to its target, which most often leaves room for us.
+    stillNeeded: async () => {
+      try {
+        const again = gapPruneDecision(
+          await measureDisk((await engine.info()).DockerRootDir),
+          req.incomingBytes,
+          cfg,
+        );
+        if (!again.prune)
+          log.info(
+            { incomingBytes: req.incomingBytes },
+            `${req.what}: the gap prune ahead made room (${again.reason}); ${req.before} without another`,
+          );
+        return again.prune;
+      } catch {
+        return true; // could not measure: prune, as decided before
+      }
+    },
     ...(req.signal ? { signal: req.signal } : {}),
     onWait: (w) => {
       announced = true;
@@ -89,12 +107,13 @@ export async function gapPrune(
       else
         log.info(
           { drainPid: w.drain?.pid },
-          `${req.what}: ${reason}: another gap prune${w.drain ? ` (pid ${w.drain.pid})` : ""} is draining the host; waiting behind it, up to ${wait} (prune.gapWait)`,
+          `${req.what}: ${reason}: another gap prune${w.drain ? ` (pid ${w.drain.pid})` : ""} is draining the host; waiting for it to end, up to ${wait} (prune.gapWait), then measuring again`,
         );
     },
   });
   if (!drained.ok) {
     if (drained.why === "aborted") return { kind: "aborted" };
+    if (drained.why === "not-needed") return { kind: "not-needed", reason: "the gap prune ahead made room" };
     const why = `${drained.leases.length ? `${drained.leases.length} run(s) still live (${drained.leases.map((l) => l.id).join(", ")})` : "the host did not drain"} after prune.gapWait ${wait}`;
     log.warn(
       { waitedMs: drained.waitedMs, leases: drained.leases.map((l) => l.id) },

@@ -35,9 +35,11 @@ export const capacityResultSchema = z.strictObject({
   prunes: z.partialRecord(z.enum(OUTCOMES), count),
   gapDrains: count,
   gapGiveUps: count,
+  gapRechecks: count,
   removals: count,
   removedBytes: bytes,
   leaseTimeouts: count,
+  wentAhead: count,
   delay: z.strictObject({
     delayedRuns: count,
     totalS: z.number().nonnegative(),

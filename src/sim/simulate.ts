@@ -1,16 +1,27 @@
 // The trace simulator: replays a CI trace on a modelled host through exactly the code a host runs.
-// Each run of the trace, in time order:
-//   1. arrives at `t`; if a drain is in progress it waits behind it (src/prune/gap.ts);
-//   2. its prepull measures the disk and asks `gapPruneDecision(disk, bytes it will pull)`; if a
-//      prune is due it announces a drain: new runs wait, the live leases end (bounded by
-//      `prune.gapWait`; if that runs out, no prune and everyone proceeds), then the normal prune
-//      (`planPrune` + `executePlan`) runs with this prepull's images reserved and room made for its
-//      incoming bytes;
-//   3. it pulls what is missing (at `pullBytesPerSecond`), then records its uses, arrivals and need
-//      sets through `applyChange`, as prepull does;
-//   4. before its run lease, the same gap check with nothing incoming (a drain and prune if due);
-//   5. it takes its lease for `durationS`; an image gone by then is pulled again by the deploy;
+// Each run of the trace is two commands, in time order:
+//   1. `imagekeeper prepull` at `t`: measures the disk and asks `gapPruneDecision(disk, bytes it
+//      will pull)` (src/prune/gap.ts); if a prune is due it becomes a drainer (below). A prepull
+//      passes no gate: with no prune due it pulls at once, even while another drain is under way
+//      (pulling never conflicts with a prune's lock). It pulls what is missing (at
+//      `pullBytesPerSecond`), then records its uses, arrivals and need sets through `applyChange`;
+//   2. `imagekeeper run`: the same gap check with nothing incoming (a drainer if due), then the
+//      gate, then its lease for `durationS`; an image gone by then is pulled again by the deploy;
 //      `imagekeeper watch` records the containers' uses.
+// The drain, as src/lease/drain.ts and src/prune/gap-prune.ts do it (docs/leases.md, "The drain"):
+//   - a drainer publishes its record, takes drain.lock exclusively (behind the drainer holding it,
+//     if any), then waits for the live leases to end; both waits together at most `prune.gapWait`.
+//     When the last lease ends it prunes (`runPrune`: it measures again under the lock and ends
+//     `no-pressure` if an earlier drain already made room) and releases; when `prune.gapWait` runs
+//     out it gives up, removes nothing, and its command goes on;
+//   - a run at the gate waits while a drainer holds drain.lock, at most `lease.wait`; then it goes
+//     ahead of the drain (its lease is granted: the drainer only waits for runs, and now for this
+//     one too). It would exit 4 only if a prune held lease.lock at that moment; prunes take no
+//     modelled time, so none does (`leaseTimeouts` counts them, `wentAhead` the runs that went on);
+//   - when a drainer releases, its own command goes on first; then the waiters on drain.lock get
+//     it in the order they began to wait (flock(2) wakes them all; the model resolves the race
+//     first come, first served): the runs at the gate ahead of the first queued drainer are let
+//     in together, and that drainer takes the lock (it then waits for the runs just let in).
 // The prune timer (NixOS `prune.dates`, hourly) records a sighting and prunes unless leases are
 // live (deferred). The executor removes images from the modelled store through fake ExecuteDeps
 // that re-measure after each removal. Baselines on the same mechanism: plain LRU order with the same
@@ -71,7 +82,16 @@ export interface SimOptions {
    * minAge protects every image used less than minAge ago (the old rule); `imageRhythmOnly`: the
    * order predicts next use from the image's own history only, not from the apps that need it.
    */
-  ablate?: { minAgeOnUses?: boolean; imageRhythmOnly?: boolean };
+  ablate?: {
+    minAgeOnUses?: boolean;
+    imageRhythmOnly?: boolean;
+    /**
+     * The drain rule before docs/decisions.md "A command waits behind at most one drain": a
+     * drainer that finds another drain under way queues for drain.lock exclusively, all within
+     * one prune.gapWait, and measures again only once it holds both locks.
+     */
+    queuedDrainers?: boolean;
+  };
   /** Called with every prune's facts and plan (tests, diagnostics). */
   onPlan?: (facts: PruneFacts, plan: PrunePlan) => void;
 }
@@ -99,10 +119,17 @@ export interface SimResult {
   /** Drains announced by a gap check, and how many of them gave up (gapWait ran out, no prune). */
   gapDrains: number;
   gapGiveUps: number;
+  /** Drainers that waited behind another drain and then found room enough: no drain of their own. */
+  gapRechecks: number;
   removals: number;
   removedBytes: number;
-  /** Runs that waited behind drains for longer than `lease.wait` (on a host: exit 4). */
+  /**
+   * Runs whose gate wait (`lease.wait`) ran out while a prune held the lease lock (on a host: exit
+   * 4, the run fails). Prunes take no modelled time, so this stays 0 unless that changes.
+   */
   leaseTimeouts: number;
+  /** Runs whose `lease.wait` ran out at the gate while a drainer still waited for runs: they went ahead. */
+  wentAhead: number;
   delay: { delayedRuns: number; totalS: number; maxS: number };
   /** Re-pulled bytes by the order class the image was removed under (what the order got wrong). */
   repulledByClass: Record<string, number>;
@@ -121,20 +148,35 @@ interface RunState {
   images: TraceImage[];
   /** Time waited behind drains, in all. */
   waitedMs: number;
-  /** Time waited in the current stage: the prepull and the run are two commands, each bounded by lease.wait. */
-  stageWaitMs: number;
   waitSince: number | null;
   over: boolean;
-  /** The run ended waiting (lease.wait ran out). */
-  dropped: boolean;
 }
 
-interface Drain {
-  endsAt: number;
-  prune: boolean;
+/** A gap pruner (src/prune/gap-prune.ts): queued for drain.lock, or holding it and waiting for runs. */
+interface Drainer {
+  rs: RunState;
+  /** When it began to wait (its record published): the order in which drain.lock is handed on. */
+  at: number;
+  /** at + prune.gapWait: both its waits together end here. */
+  deadline: number;
   reserved: ReservedImage[];
   incoming: number;
-  waiters: (() => Promise<void>)[];
+  /** Its command going on (pulling, or the run's gate). */
+  then: () => Promise<void>;
+  /** Started while another drain was under way: waits for it to end, then measures again. */
+  behind: boolean;
+  holding: boolean;
+  done: boolean;
+}
+
+/** A run waiting at the gate (src/lease/drain.ts enterGate) while a drainer holds drain.lock. */
+interface GateWaiter {
+  rs: RunState;
+  at: number;
+  /** at + lease.wait. */
+  deadline: number;
+  then: () => Promise<void>;
+  done: boolean;
 }
 
 interface Ev {
@@ -162,6 +204,8 @@ function emptyResult(policy: SimPolicy, capacityBytes: number): SimResult {
     removals: 0,
     removedBytes: 0,
     leaseTimeouts: 0,
+    wentAhead: 0,
+    gapRechecks: 0,
     delay: { delayedRuns: 0, totalS: 0, maxS: 0 },
     repulledByClass: {},
   };
@@ -187,7 +231,9 @@ class Simulation {
   private readonly pending = new Map<RunState, Set<string>>();
   /** For the oracle: each image's use times (arrivals of the runs that need it), ascending. */
   private readonly useTimes = new Map<string, number[]>();
-  private drain: Drain | null = null;
+  /** The drainers, in the order they began; the one holding drain.lock, if any, among them. */
+  private drainers: Drainer[] = [];
+  private gate: GateWaiter[] = [];
   private now = 0;
 
   constructor(
@@ -210,10 +256,8 @@ class Simulation {
         run: r,
         images,
         waitedMs: 0,
-        stageWaitMs: 0,
         waitSince: null,
         over: false,
-        dropped: false,
       };
       this.q.push({
         t: r.t,
@@ -261,30 +305,15 @@ class Simulation {
 
   // ---- a run's stages ----
 
-  /** Wait behind the drain in progress; resume with `stage` when it ends. */
-  private waitBehindDrain(rs: RunState, stage: () => Promise<void>): void {
-    rs.waitSince ??= this.now;
-    this.drain!.waiters.push(() => this.resume(rs, stage));
+  /** The caller stops waiting (a drain it ran or waited behind ended): its wait is counted. */
+  private stopWaiting(rs: RunState): void {
+    if (rs.waitSince === null) return;
+    rs.waitedMs += this.now - rs.waitSince;
+    rs.waitSince = null;
   }
 
-  private async resume(rs: RunState, stage: () => Promise<void>): Promise<void> {
-    if (rs.waitSince !== null) {
-      rs.waitedMs += this.now - rs.waitSince;
-      rs.stageWaitMs += this.now - rs.waitSince;
-      rs.waitSince = null;
-    }
-    if (rs.stageWaitMs > this.opts.config.lease.wait) {
-      // On a host the run would have given up at lease.wait (exit 4); it never deploys.
-      if (!rs.dropped) this.out.leaseTimeouts++;
-      rs.dropped = true;
-      this.account(rs);
-      return;
-    }
-    await stage();
-  }
-
+  /** `imagekeeper prepull`: a gap prune if due (no gate: a prepull takes no lease), then its pulls. */
   private async prepull(rs: RunState): Promise<void> {
-    if (this.drain) return this.waitBehindDrain(rs, () => this.prepull(rs));
     const missing = rs.images.filter((i) => !this.store.has(i.id));
     const incoming = missing.reduce((n, i) => n + i.sizeBytes, 0);
     if (this.gapPrunes && gapPruneDecision(this.store.disk(), incoming, this.cfg).prune) {
@@ -339,7 +368,6 @@ class Simulation {
 
   /** The prepull's record: uses and need sets per role, arrivals of what it pulled. */
   private async prepullDone(rs: RunState, pulled: Set<string>): Promise<void> {
-    rs.stageWaitMs = 0; // the prepull command is done; `imagekeeper run` waits on its own
     const app = stackName(rs.run.app);
     const at = this.now;
     const roles = new Map<string, TraceImage[]>();
@@ -371,11 +399,41 @@ class Simulation {
     await this.beforeLease(rs);
   }
 
+  /** `imagekeeper run`: a gap prune if due (src/commands/run.ts), then the gate, then its lease. */
   private async beforeLease(rs: RunState): Promise<void> {
-    if (this.drain) return this.waitBehindDrain(rs, () => this.beforeLease(rs));
     if (this.gapPrunes && gapPruneDecision(this.store.disk(), 0, this.cfg).prune)
-      return this.startDrain(rs, [], 0, () => this.takeLease(rs));
-    await this.takeLease(rs);
+      return this.startDrain(rs, [], 0, () => this.enterGate(rs));
+    await this.enterGate(rs);
+  }
+
+  /** enterGate: wait while a drainer holds drain.lock, at most lease.wait; then the lease. */
+  private async enterGate(rs: RunState): Promise<void> {
+    if (!this.holder()) return this.takeLease(rs);
+    rs.waitSince ??= this.now;
+    const w: GateWaiter = {
+      rs,
+      at: this.now,
+      deadline: this.now + this.opts.config.lease.wait,
+      then: () => this.takeLease(rs),
+      done: false,
+    };
+    this.gate.push(w);
+    this.q.push({ t: w.deadline, fn: () => this.gateTimeout(w) });
+  }
+
+  /**
+   * lease.wait ran out at the gate: the run goes ahead of the drain (enterGate's passed: false).
+   * startRunLease then gets its shared lease.lock unless a prune holds it; with no time left to
+   * wait, that would be exit 4. A drainer here is still waiting for runs (prunes take no modelled
+   * time), so the run takes its lease and the drainer now waits for it too.
+   */
+  private async gateTimeout(w: GateWaiter): Promise<void> {
+    if (w.done) return;
+    w.done = true;
+    this.gate = this.gate.filter((x) => x !== w);
+    this.stopWaiting(w.rs);
+    this.out.wentAhead++;
+    await w.then();
   }
 
   private async takeLease(rs: RunState): Promise<void> {
@@ -405,7 +463,13 @@ class Simulation {
         })),
       });
     this.account(rs);
-    this.q.push({ t: lease.end, fn: async () => void this.leases.delete(key) });
+    this.q.push({ t: lease.end, fn: () => this.leaseEnds(key) });
+  }
+
+  private async leaseEnds(key: string): Promise<void> {
+    this.leases.delete(key);
+    const h = this.holder();
+    if (h && this.leases.size === 0) await this.endDrain(h, true);
   }
 
   private account(rs: RunState): void {
@@ -421,34 +485,110 @@ class Simulation {
 
   // ---- drains and prunes ----
 
-  private startDrain(
+  /** The drainer holding drain.lock (waiting for the live leases), if any. */
+  private holder(): Drainer | undefined {
+    return this.drainers.find((d) => d.holding);
+  }
+
+  /** A gap prune is due: drainAndLock (src/lease/drain.ts), bounded by prune.gapWait. */
+  private async startDrain(
     rs: RunState,
     reserved: ReservedImage[],
     incoming: number,
     then: () => Promise<void>,
-  ): void {
-    const liveEnd = Math.max(this.now, ...[...this.leases.values()].map((l) => l.end));
-    const prune = liveEnd - this.now <= this.cfg.gapWait;
-    const endsAt = prune ? liveEnd : this.now + this.cfg.gapWait;
+  ): Promise<void> {
     this.out.gapDrains++;
-    if (!prune) this.out.gapGiveUps++;
-    rs.waitSince = this.now;
-    const drain: Drain = {
-      endsAt,
-      prune,
+    rs.waitSince ??= this.now;
+    const d: Drainer = {
+      rs,
+      at: this.now,
+      deadline: this.now + this.cfg.gapWait,
       reserved,
       incoming,
-      waiters: [() => this.resume(rs, then)],
+      then,
+      behind: this.holder() !== undefined,
+      holding: false,
+      done: false,
     };
-    this.drain = drain;
-    this.q.push({
-      t: endsAt,
-      fn: async () => {
-        if (drain.prune) await this.prune("gap", drain.reserved, drain.incoming);
-        this.drain = null;
-        for (const w of drain.waiters) await w();
-      },
-    });
+    this.drainers.push(d);
+    this.q.push({ t: d.deadline, fn: () => this.endDrain(d, false) });
+    if (!d.behind) await this.grant(d);
+  }
+
+  /**
+   * A drainer that waited behind another drain, once that one ended (drain.lock shared, as the runs
+   * at the gate get it): it measures again; the drain ahead pruned to its target, which usually
+   * leaves room for this one too, and then it goes on without a drain of its own. Still under
+   * pressure: its own drain, bounded by a fresh prune.gapWait (src/lease/drain.ts drainAndLock).
+   */
+  private async afterDrainAhead(d: Drainer): Promise<void> {
+    if (d.done) return;
+    if (this.holder()) return; // another late drainer took drain.lock first: still behind
+    d.behind = false;
+    if (!gapPruneDecision(this.store.disk(), d.incoming, this.cfg).prune) {
+      d.done = true;
+      this.out.gapRechecks++;
+      this.drainers = this.drainers.filter((x) => x !== d);
+      this.stopWaiting(d.rs);
+      return d.then();
+    }
+    d.deadline = this.now + this.cfg.gapWait;
+    this.q.push({ t: d.deadline, fn: () => this.endDrain(d, false) });
+    await this.grant(d);
+  }
+
+  /** The drainer takes drain.lock: from now on new runs wait at the gate; it waits for the leases. */
+  private async grant(d: Drainer): Promise<void> {
+    d.holding = true;
+    if (this.leases.size === 0) await this.endDrain(d, true);
+  }
+
+  /**
+   * The drain ends: the live leases all ended (it prunes: runPrune measures again under the lock,
+   * so a drain behind another that already made room ends no-pressure), or prune.gapWait ran out
+   * (it gives up, removes nothing). It releases; its command goes on; drain.lock is handed on.
+   */
+  private async endDrain(d: Drainer, leasesEnded: boolean): Promise<void> {
+    if (d.done) return;
+    if (!leasesEnded && this.now < d.deadline) return; // the deadline before its own drain began
+    d.done = true;
+    if (leasesEnded) await this.prune("gap", d.reserved, d.incoming);
+    else this.out.gapGiveUps++;
+    this.drainers = this.drainers.filter((x) => x !== d);
+    this.stopWaiting(d.rs);
+    await d.then();
+    if (d.holding) await this.handOn();
+  }
+
+  /**
+   * drain.lock is free: the waiters get it first come, first served (flock(2) wakes them all; the
+   * model resolves the race in the order they began to wait). Runs at the gate ahead of the first
+   * queued drainer take their leases together; that drainer then holds drain.lock.
+   */
+  private async handOn(): Promise<void> {
+    if (this.holder()) return; // the released drainer's own command started a drain (it holds)
+    if (!this.opts.ablate?.queuedDrainers) {
+      // Nobody waits for drain.lock exclusively: the runs at the gate and the drainers behind
+      // this drain all get it shared at once; the runs take their leases, each drainer measures.
+      const admit = this.gate.filter((w) => !w.done);
+      this.gate = [];
+      for (const w of admit) {
+        w.done = true;
+        this.stopWaiting(w.rs);
+        await w.then();
+      }
+      for (const d of this.drainers.filter((x) => x.behind && !x.done)) await this.afterDrainAhead(d);
+      return;
+    }
+    const next = this.drainers.find((d) => !d.done);
+    const admit = this.gate.filter((w) => !w.done && (!next || w.at < next.at));
+    this.gate = this.gate.filter((w) => !admit.includes(w));
+    for (const w of admit) {
+      w.done = true;
+      this.stopWaiting(w.rs);
+      await w.then();
+    }
+    if (next && !next.done && !this.holder()) await this.grant(next);
   }
 
   private leaseInfos(): LeaseInfo[] {
@@ -496,7 +636,6 @@ class Simulation {
     const leases = trigger === "timer" ? this.leaseInfos() : [];
     const gate = decideGate(disk, this.cfg, window, leases, incoming);
     if (!gate.proceed) return this.count(gate.outcome);
-    if (trigger === "timer" && this.drain) return this.count("deferred");
     const facts: PruneFacts = {
       now: new Date(nowMs),
       disk,

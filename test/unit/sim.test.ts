@@ -118,11 +118,135 @@ describe("simulate: drains and gap prunes", () => {
     expect(r.prunes.pruned).toBe(1);
   });
 
-  it("a run waiting longer than lease.wait in one command gives up (exit 4 on a host) and never deploys", async () => {
-    const r = await sim([run("a", 0, [A], 30), run("b", 1, [B])], {
+  // The rules of src/lease/drain.ts (enterGate, drainAndLock) and src/prune/gap-prune.ts, one
+  // scenario each. a holds a 600-byte image for 30 minutes; b's prepull (B, 600) drains at 1.
+  const C = img("c", 100);
+
+  it("a run whose lease.wait runs out at the gate goes ahead of a drainer still waiting for runs (no exit 4)", async () => {
+    // c's prepull (100 more: 700, below 850) passes no gate and pulls at 2; its run waits at the
+    // gate from 2 until lease.wait (10m) runs out at 12, then takes its lease (until 22). b's
+    // drain waits for a (until 30), then prunes.
+    const r = await sim([run("a", 0, [A], 30), run("b", 1, [B]), run("c", 2, [C])], {
       config: config({ gapWait: "40m" }, { wait: "10m" }),
     });
-    expect(r.leaseTimeouts).toBe(1);
+    expect(r).toMatchObject({ leaseTimeouts: 0, wentAhead: 1, gapDrains: 1, gapGiveUps: 0 });
+    expect(r.prunes.pruned).toBe(1);
+    // b waited 29 minutes (1 → 30), c 10 (its gate only: the prepull did not wait).
+    expect(r.delay).toEqual({ delayedRuns: 2, totalS: 39 * 60, maxS: 29 * 60 });
+  });
+
+  it("a run that went ahead is one more lease the drainer waits for: past prune.gapWait it gives up", async () => {
+    // As above, but c runs 35 minutes (12 → 47): b's drain (gapWait 40m, until 41) gives up and
+    // pulls (1300 bytes); b's run then drains again, waits for c until 47 and prunes.
+    const r = await sim([run("a", 0, [A], 30), run("b", 1, [B]), run("c", 2, [C], 35)], {
+      config: config({ gapWait: "40m" }, { wait: "10m" }),
+    });
+    expect(r).toMatchObject({ wentAhead: 1, gapDrains: 2, gapGiveUps: 1, leaseTimeouts: 0 });
+    expect(r.prunes.pruned).toBe(1);
+    expect(r.overCapacityRuns).toBe(1);
+  });
+
+  it("with lease.wait at least the drain's own bound, a run arriving during the drain never goes ahead", async () => {
+    const r = await sim([run("a", 0, [A], 30), run("b", 1, [B]), run("c", 2, [C])], {
+      config: config({ gapWait: "40m" }, { wait: "40m" }),
+    });
+    expect(r).toMatchObject({ wentAhead: 0, leaseTimeouts: 0 });
+    // c waits at the gate from 2 until the drain ends at 30.
+    expect(r.delay).toEqual({ delayedRuns: 2, totalS: 29 * 60 + 28 * 60, maxS: 29 * 60 });
+  });
+
+  // The rule before "a command waits behind at most one drain" (ablate.queuedDrainers): drainers
+  // queue for drain.lock exclusively, first come, first served with the runs at the gate.
+  const queued: Partial<SimOptions> = { ablate: { queuedDrainers: true } };
+
+  it("old rule: a drainer queued behind another measures again once it holds the locks: no-pressure", async () => {
+    // b (300: 900 ≥ 850) drains at 1; c (300 more) at 2 queues behind it. At 10 a ends: b prunes
+    // (a's image goes) and pulls; c gets the locks, measures 300 + 300 incoming: no pressure.
+    const B3 = img("b3", 300);
+    const C3 = img("c3", 300);
+    const r = await sim([run("a", 0, [A]), run("b", 1, [B3]), run("c", 2, [C3])], queued);
+    expect(r).toMatchObject({
+      gapDrains: 2,
+      gapGiveUps: 0,
+      gapRechecks: 0,
+      removals: 1,
+      prunes: { pruned: 1, "no-pressure": 1 },
+    });
+    expect(r.delay).toEqual({ delayedRuns: 2, totalS: 9 * 60 + 8 * 60, maxS: 9 * 60 });
+  });
+
+  it("old rule: drain.lock is handed on first come, first served: a run queued after a second drainer waits behind it too", async () => {
+    // a (600, 0–10). b's prepull (300) drains at 1. c (50) waits at the gate from 2. e's prepull
+    // (300: 950) queues as a drainer at 3. f (50) waits at the gate from 4. At 10 a ends: b
+    // prunes and pulls; c (ahead of e) takes its lease (10–20); e takes drain.lock and waits for
+    // c. f's lease.wait runs out at 14: it goes ahead (lease 14–24), so e waits for f too. b's
+    // run reaches the gate at 10 and waits behind e until its lease.wait runs out at 20: it goes
+    // ahead as well (lease 20–30). At 30 the last of them ends and e finds no pressure.
+    const B3 = img("b3", 300);
+    const E3 = img("e3", 300);
+    const c50 = img("c50", 50);
+    const f50 = img("f50", 50);
+    const r = await sim(
+      [run("a", 0, [A]), run("b", 1, [B3]), run("c", 2, [c50]), run("e", 3, [E3]), run("f", 4, [f50])],
+      { config: config({ gapWait: "30m" }, { wait: "10m" }), ...queued },
+    );
+    expect(r).toMatchObject({ gapDrains: 2, gapGiveUps: 0, wentAhead: 2, leaseTimeouts: 0 });
+    expect(r.prunes).toEqual({ pruned: 1, "no-pressure": 1 });
+    // b 9 + 10, c 8, e 27 (3 → 30), f 10.
+    expect(r.delay).toEqual({ delayedRuns: 4, totalS: (19 + 8 + 27 + 10) * 60, maxS: 27 * 60 });
+  });
+
+  it("a drainer behind another drain measures again when it ends: room made, no drain of its own", async () => {
+    // As the old-rule scenario: at 10 b prunes and pulls (300); c measures 300 + 300: it pulls.
+    const B3 = img("b3", 300);
+    const C3 = img("c3", 300);
+    const r = await sim([run("a", 0, [A]), run("b", 1, [B3]), run("c", 2, [C3])]);
+    expect(r).toMatchObject({
+      gapDrains: 2,
+      gapGiveUps: 0,
+      gapRechecks: 1,
+      removals: 1,
+      prunes: { pruned: 1 },
+    });
+    expect(r.delay).toEqual({ delayedRuns: 2, totalS: 9 * 60 + 8 * 60, maxS: 9 * 60 });
+  });
+
+  it("when a drain ends, every run at the gate and every drainer behind it get in together", async () => {
+    // The old-rule FIFO scenario: at 10 b prunes (a's image) and pulls; c and f (at the gate)
+    // take their leases, e measures 400 + 300 (below 850) and pulls; b's run passes the gate.
+    const B3 = img("b3", 300);
+    const E3 = img("e3", 300);
+    const c50 = img("c50", 50);
+    const f50 = img("f50", 50);
+    const r = await sim(
+      [run("a", 0, [A]), run("b", 1, [B3]), run("c", 2, [c50]), run("e", 3, [E3]), run("f", 4, [f50])],
+      { config: config({ gapWait: "30m" }, { wait: "10m" }) },
+    );
+    expect(r).toMatchObject({ gapDrains: 2, gapGiveUps: 0, gapRechecks: 1, wentAhead: 0, leaseTimeouts: 0 });
+    expect(r.prunes).toEqual({ pruned: 1 });
+    // b 9, c 8, e 7, f 6.
+    expect(r.delay).toEqual({ delayedRuns: 4, totalS: (9 + 8 + 7 + 6) * 60, maxS: 9 * 60 });
+  });
+
+  it.each([
+    ["behind one drain, then its own with a fresh prune.gapWait: prunes", {}, 0],
+    ["old rule: one prune.gapWait for both waits: gives up", { ablate: { queuedDrainers: true } }, 1],
+  ] as const)("a drainer still under pressure after the drain ahead: %s", async (_n, o, giveUps) => {
+    // b (300) drains at 1; g (50) waits at the gate from 2; c (700) announces at 9 (650 + 700).
+    // At 10 b prunes; g takes its lease (10–20); c, still under pressure (350 + 700), drains:
+    // until 20 with its own bound, past its first bound (9 + 10 = 19) with the old one.
+    const r = await sim(
+      [
+        run("a", 0, [A]),
+        run("b", 1, [img("b3", 300)]),
+        run("g", 2, [img("g50", 50)]),
+        run("c", 9, [img("c7", 700)]),
+      ],
+      o,
+    );
+    expect(r.gapGiveUps).toBe(giveUps);
+    // Giving up, c pulls anyway: 1050 bytes on the 1000-byte disk.
+    expect(r.overCapacityRuns).toBe(giveUps);
   });
 
   it("the prune before a prepull keeps that prepull's present images (PruneFacts.reserved)", async () => {
