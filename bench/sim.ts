@@ -3,7 +3,7 @@
 // autoPrune) and the offline reference (Belady on demand at the full disk). Prints a Markdown
 // table for docs/performance.md; CPU seconds per replay on stderr.
 //   npm run bench:sim -- [--seeds 1,2,3] [--capacities 25,40,60] [--days 90] [--baselines lru,oracle,autoprune]
-//                        [--config '{"prune":{…}}'] [--ablations]
+//                        [--config '{"prune":{…}}'] [--ablations] [--queued-drainers]
 import { parseArgs } from "node:util";
 import { configSchema } from "../src/config/schema.js";
 import { generateTrace } from "../src/sim/generate.js";
@@ -19,6 +19,8 @@ const { values } = parseArgs({
     baselines: { type: "string", default: "lru,oracle,autoprune" },
     config: { type: "string", default: "{}" },
     ablations: { type: "boolean", default: false },
+    // The drain rule before "a command waits behind at most one drain" (SimOptions.ablate).
+    "queued-drainers": { type: "boolean", default: false },
   },
 });
 const GiB = 1024 ** 3;
@@ -43,13 +45,17 @@ const delay = (r: SimResult) =>
 
 if (!values.ablations) {
   console.log(
-    `| seed | disk | over-capacity runs | re-pulled GiB | reference GiB | ratio | ${baselines.map((b) => `${b} GiB (ratio, over)`).join(" | ")} | delayed runs / total / max | drains (gave up) | lease timeouts | peak GiB |`,
+    `| seed | disk | over-capacity runs | re-pulled GiB | reference GiB | ratio | ${baselines.map((b) => `${b} GiB (ratio, over)`).join(" | ")} | delayed runs / total / max | drains (gave up, found room) | lease timeouts (went ahead) | peak GiB |`,
   );
-  console.log(`|${" --- |".repeat(9 + baselines.length)}`);
+  console.log(`|${" --- |".repeat(10 + baselines.length)}`);
   for (const seed of seeds) {
     const runs = generateTrace({ seed, days });
     for (const cap of capacities) {
-      const o = { capacityBytes: cap * GiB, config };
+      const o: SimOptions = {
+        capacityBytes: cap * GiB,
+        config,
+        ...(values["queued-drainers"] ? { ablate: { queuedDrainers: true } } : {}),
+      };
       const r = await timed(runs, o, `seed ${seed} ${cap} GiB imagekeeper`);
       const ref = beladyReference(runs, cap * GiB);
       const cols: string[] = [];
@@ -60,17 +66,36 @@ if (!values.ablations) {
         );
       }
       console.log(
-        `| ${seed} | ${cap} GiB | ${r.overCapacityRuns} | ${g(r.repulledBytes)} | ${g(ref.repulledBytes)} | ${r2(ratioOf(r.repulledBytes, ref.repulledBytes))} | ${cols.join(" | ")} | ${delay(r)} | ${r.gapDrains} (${r.gapGiveUps}) | ${r.leaseTimeouts} | ${(r.peakBytes / GiB).toFixed(1)} |`,
+        `| ${seed} | ${cap} GiB | ${r.overCapacityRuns} | ${g(r.repulledBytes)} | ${g(ref.repulledBytes)} | ${r2(ratioOf(r.repulledBytes, ref.repulledBytes))} | ${cols.join(" | ")} | ${delay(r)} | ${r.gapDrains} (${r.gapGiveUps}, ${r.gapRechecks}) | ${r.leaseTimeouts} (${r.wentAhead}) | ${(r.peakBytes / GiB).toFixed(1)} |`,
       );
     }
   }
 } else {
   // One change undone at a time, against the defaults.
-  const variants: { name: string; o: Partial<SimOptions>; prune?: Record<string, unknown> }[] = [
+  const variants: {
+    name: string;
+    o: Partial<SimOptions>;
+    prune?: Record<string, unknown>;
+    lease?: Record<string, unknown>;
+  }[] = [
     { name: "defaults", o: {} },
     { name: "minAge on uses (old rule)", o: { ablate: { minAgeOnUses: true } } },
     { name: "next use from the image's history only", o: { ablate: { imageRhythmOnly: true } } },
     { name: "no gap prunes (timer only)", o: {}, prune: { beforeRuns: false } },
+    { name: "prepull's incoming bytes unknown (0, as prepull passes today)", o: { prepullIncoming: "none" } },
+    { name: "drainers queue for drain.lock (the rule before)", o: { ablate: { queuedDrainers: true } } },
+    {
+      name: "drainers queue, gapWait 10m, lease.wait 10m (the rule and defaults before)",
+      o: { ablate: { queuedDrainers: true } },
+      prune: { gapWait: "10m" },
+      lease: { wait: "10m" },
+    },
+    {
+      name: "gapWait 10m, lease.wait 10m (the defaults before)",
+      o: {},
+      prune: { gapWait: "10m" },
+      lease: { wait: "10m" },
+    },
     { name: "no reservation window", o: {}, prune: { reservation: "0s" } },
     { name: "reservation 1h", o: {}, prune: { reservation: "1h" } },
     { name: "without imagekeeper watch", o: { watch: false } },
@@ -88,7 +113,7 @@ if (!values.ablations) {
     { name: "percentages only (95/85 %)", o: {}, prune: { minFree: null, maxFree: null } },
   ];
   console.log(
-    `| variant | ${seeds.flatMap((s) => capacities.map((c) => `seed ${s}, ${c} GiB: over / re-pulled GiB (ratio) / delayed`)).join(" | ")} |`,
+    `| variant | ${seeds.flatMap((s) => capacities.map((c) => `seed ${s}, ${c} GiB: over / re-pulled GiB (ratio) / delayed, max min / gave up / lease timeouts (went ahead)`)).join(" | ")} |`,
   );
   console.log(`|${" --- |".repeat(1 + seeds.length * capacities.length)}`);
   const traces = new Map(seeds.map((s) => [s, generateTrace({ seed: s, days })]));
@@ -96,12 +121,15 @@ if (!values.ablations) {
   for (const s of seeds)
     for (const c of capacities) refs.set(`${s}/${c}`, beladyReference(traces.get(s)!, c * GiB).repulledBytes);
   for (const v of variants) {
-    const cfg = v.prune
-      ? configSchema.parse({
-          ...JSON.parse(values.config),
-          prune: { ...JSON.parse(values.config).prune, ...v.prune },
-        })
-      : config;
+    const base = JSON.parse(values.config);
+    const cfg =
+      v.prune || v.lease
+        ? configSchema.parse({
+            ...base,
+            prune: { ...base.prune, ...v.prune },
+            lease: { ...base.lease, ...v.lease },
+          })
+        : config;
     const cols: string[] = [];
     for (const s of seeds)
       for (const c of capacities) {
@@ -111,7 +139,7 @@ if (!values.ablations) {
           `${v.name} seed ${s} ${c} GiB`,
         );
         cols.push(
-          `${r.overCapacityRuns} / ${g(r.repulledBytes)} (${r2(ratioOf(r.repulledBytes, refs.get(`${s}/${c}`)!))}) / ${r.delay.delayedRuns}`,
+          `${r.overCapacityRuns} / ${g(r.repulledBytes)} (${r2(ratioOf(r.repulledBytes, refs.get(`${s}/${c}`)!))}) / ${r.delay.delayedRuns}, ${Math.round(r.delay.maxS / 60)} / ${r.gapGiveUps} / ${r.leaseTimeouts} (${r.wentAhead})`,
         );
       }
     console.log(`| ${v.name} | ${cols.join(" | ")} |`);

@@ -464,14 +464,14 @@ in
                 a prune frees room (docs/prune.md, "Gap prunes").
               '';
             };
-            gapWait = duration "10m" "How long a gap prune waits for live runs to finish before giving up (the run then goes ahead).";
+            gapWait = duration "15m" "How long a gap prune waits for live runs to finish before giving up (the run then goes ahead). Above your usual run length.";
           };
         };
         lease = mkOption {
           default = { };
           description = "Run leases (`imagekeeper run`, `imagekeeper lease`).";
           type = freeform {
-            wait = duration "10m" "How long `imagekeeper run` waits for a prune in progress (then exit 4).";
+            wait = duration "20m" "How long `imagekeeper run` waits for a prune in progress (then exit 4) or behind a gap prune's drain (then it goes ahead). Above prune.gapWait.";
             ttl = duration "6h" "Default lifetime of a `lease acquire` lease.";
           };
         };

@@ -37,7 +37,7 @@ Options:
                    lease.ttl, 6h)
   --id ID          the lease id, e.g. the CI job id (1-64 of A-Z a-z 0-9 . _ -, not starting
                    with .); default: a generated lease-XXXXXXXXXXXX
-  --wait DURATION  how long to wait for a prune in progress (default: config lease.wait, 10m)
+  --wait DURATION  how long to wait for a prune in progress (default: config lease.wait, 20m)
   --label TEXT     what the lease is for, shown by imagekeeper status (default: the caller's
                    command name and pid)
   --json           print {ok, id, holderPid, expiresAt, ttlMs, renewed} instead of the bare id

@@ -39,7 +39,7 @@ killed (even by SIGKILL) the lease ends at once and CMD receives SIGTERM (a pare
 
 Options:
   --wait DURATION  how long to wait for a prune in progress or another run's gap prune,
-                   e.g. 90s, 10m (default: config lease.wait, 10m)
+                   e.g. 90s, 10m (default: config lease.wait, 20m)
   --json           when run ends, print {ok, exitCode, signal?, started, leaseId?, waitedMs?,
                    durationMs?} as the LAST LINE OF STDERR: stdout is CMD's and stays untouched
 

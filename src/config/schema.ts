@@ -58,8 +58,12 @@ export const pruneSchema = z
      * pulls, and the disk is (or would be) at the high watermark, drain and prune first.
      */
     beforeRuns: z.boolean().default(true),
-    /** How long a gap prune waits for live runs to finish before giving up (the run then proceeds). */
-    gapWait: durationMs.prefault("10m"),
+    /**
+     * How long a gap prune waits for live runs to finish before giving up (the run then proceeds).
+     * Above the usual run length: a drain that gives up lets its pull land without a prune
+     * (docs/performance.md: 10m, below the traces' longest runs, put 25 GiB over capacity).
+     */
+    gapWait: durationMs.prefault("15m"),
     /**
      * Absolute thresholds beside the percentages, as nix.conf's min-free/max-free: below minFree
      * free bytes a prune is due; it then frees until maxFree bytes are free (and usage is below
@@ -96,8 +100,12 @@ export const configSchema = z.strictObject({
   prune: pruneSchema.prefault({}),
   lease: z
     .strictObject({
-      /** How long `imagekeeper run` waits for a prune in progress. */
-      wait: durationMs.prefault("10m"),
+      /**
+       * How long `imagekeeper run` waits for a prune in progress, or behind a drain. Above
+       * prune.gapWait (plus the prune's own minutes): a run waits behind at most one drain, so it
+       * is let in when that drain ends rather than going ahead of it (docs/leases.md).
+       */
+      wait: durationMs.prefault("20m"),
       /** Default TTL of `lease acquire` leases. */
       ttl: durationMs.prefault("6h"),
     })

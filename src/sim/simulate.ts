@@ -92,6 +92,12 @@ export interface SimOptions {
      */
     queuedDrainers?: boolean;
   };
+  /**
+   * The prepull's incoming bytes as the gap prune sees them: "exact" (default), the trace's sizes
+   * of what it is missing; "none", 0, what `imagekeeper prepull` passes today (its plan has no
+   * sizes: manifest HEADs give none), so its gap check sees only the disk as it is.
+   */
+  prepullIncoming?: "exact" | "none";
   /** Called with every prune's facts and plan (tests, diagnostics). */
   onPlan?: (facts: PruneFacts, plan: PrunePlan) => void;
 }
@@ -315,7 +321,7 @@ class Simulation {
   /** `imagekeeper prepull`: a gap prune if due (no gate: a prepull takes no lease), then its pulls. */
   private async prepull(rs: RunState): Promise<void> {
     const missing = rs.images.filter((i) => !this.store.has(i.id));
-    const incoming = missing.reduce((n, i) => n + i.sizeBytes, 0);
+    const incoming = this.opts.prepullIncoming === "none" ? 0 : missing.reduce((n, i) => n + i.sizeBytes, 0);
     if (this.gapPrunes && gapPruneDecision(this.store.disk(), incoming, this.cfg).prune) {
       const reserved = rs.images
         .filter((i) => this.store.has(i.id))

@@ -22,7 +22,8 @@ describe("configFileOf: what config check prints", () => {
     const file = configFileOf(parseConfig({}, undefined));
     expect(file.prune).toMatchObject({ minAge: "24h", windowDuration: "1h" });
     expect(file.prepull).toMatchObject({ backoffBase: "2s", backoffCap: "30s", timeout: "30m" });
-    expect(file.lease).toEqual({ wait: "10m", ttl: "6h" });
+    expect(file.lease).toEqual({ wait: "20m", ttl: "6h" });
+    expect(file.prune).toMatchObject({ gapWait: "15m" });
     expect(file.logFormat).toBe("human");
     expect(Object.keys(file).sort()).toEqual(Object.keys(configSchema.shape).sort());
   });
