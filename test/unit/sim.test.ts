@@ -242,7 +242,7 @@ describe("simulate: drains and gap prunes", () => {
         run("g", 2, [img("g50", 50)]),
         run("c", 9, [img("c7", 700)]),
       ],
-      o,
+      { config: config({ gapWait: "10m" }), ...o },
     );
     expect(r.gapGiveUps).toBe(giveUps);
     // Giving up, c pulls anyway: 1050 bytes on the 1000-byte disk.
