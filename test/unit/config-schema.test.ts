@@ -50,9 +50,9 @@ describe("defaults", () => {
         buildCache: false,
         chunkSize: 1,
         beforeRuns: true,
-        gapWait: 10 * 60_000,
+        gapWait: 15 * 60_000,
       },
-      lease: { wait: 10 * 60_000, ttl: 6 * H },
+      lease: { wait: 20 * 60_000, ttl: 6 * H },
       ledger: { horizon: 30 * 24 * H },
       metrics: { textfile: null },
     });

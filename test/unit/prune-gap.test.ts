@@ -55,7 +55,7 @@ describe("gapPruneDecision", () => {
       reservation: d.reservation,
     }).toEqual({
       beforeRuns: true,
-      gapWait: 10 * 60_000,
+      gapWait: 15 * 60_000,
       high: 95,
       low: 85,
       critical: 98,
