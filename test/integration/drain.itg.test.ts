@@ -307,7 +307,8 @@ describe("runs and gap prunes racing", () => {
           if (r.result === "ok") stats.gapOk++;
           else stats.gapTimeout++;
           stats.maxGapWaitMs = Math.max(stats.maxGapWaitMs, r.waitedMs);
-          if (r.waitedMs > GAP_WAIT + 2000) failures.push(`gap ${a.name} waited ${r.waitedMs} ms`);
+          // Behind at most one drain (gapWait), then its own (a fresh gapWait): docs/leases.md.
+          if (r.waitedMs > 2 * GAP_WAIT + 2000) failures.push(`gap ${a.name} waited ${r.waitedMs} ms`);
         } else {
           if (d.code === 0) stats.runsOk++;
           else failures.push(`run ${a.name} exited ${d.code}: ${d.stderr.slice(0, 300)}`);
