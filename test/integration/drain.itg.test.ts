@@ -3,12 +3,12 @@
 // the library's drainAndLock in test/support/drain-actor.ts: the prune between its enter and exit
 // lines stands in for the removals). No Docker: prune.beforeRuns is off for the runs themselves, so
 // only the drain is under test. Scenarios first, then a seeded random race.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { liveDrainRecord } from "../../src/lease/drain.js";
+import { drainLockFile, liveDrainRecord } from "../../src/lease/drain.js";
 import { listLeases, tryExclusive } from "../../src/lease/lease.js";
 import { bundleScript } from "../support/bundle.js";
 import { rng, seedFrom } from "../support/random.js";
@@ -60,8 +60,18 @@ function run(runDir: string, log: string, name: string, body: string, args: stri
   return spawnNode([bin, "run", ...args, "--", "sh", "-c", sh], runDir);
 }
 
-function gap(runDir: string, log: string, name: string, gapWaitMs: number, holdMs: number): Proc {
-  return spawnNode([actor, "gap", runDir, log, name, String(gapWaitMs), String(holdMs)], runDir);
+function gap(
+  runDir: string,
+  log: string,
+  name: string,
+  gapWaitMs: number,
+  holdMs: number,
+  room = false,
+): Proc {
+  return spawnNode(
+    [actor, "gap", runDir, log, name, String(gapWaitMs), String(holdMs), ...(room ? ["room"] : [])],
+    runDir,
+  );
 }
 
 const result = (p: { stdout: string }) => JSON.parse(p.stdout.trim()) as { result: string; waitedMs: number };
@@ -154,6 +164,37 @@ describe("the drain", () => {
     const r = result(await g.done);
     expect(r.result).toBe("ok");
     expect(lines(log)).toEqual(["E P p", "X P p"]);
+  });
+
+  it("a drainer behind another drain waits for it to end, then finds room and does not drain", async () => {
+    const { rd, log, flag } = fresh();
+    const a = run(rd, log, "a", `while [ ! -e "${flag}" ]; do sleep 0.02; done`);
+    await until("run a's lease", async () => (await listLeases(rd)).length === 1);
+    const p1 = gap(rd, log, "p1", 60_000, 50);
+    // p1 holds drain.lock (its record alone comes before the lock): a shared try fails.
+    const drainHeld = async () => {
+      try {
+        execFileSync("flock", ["--shared", "--nonblock", drainLockFile(rd), "true"]);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await until("p1 holding drain.lock", drainHeld);
+    const p2 = gap(rd, log, "p2", 60_000, 50, true);
+    // p2 waits behind p1 (which waits for a); neither has entered. Its record comes just before
+    // its first try for drain.lock; the pause lets that try happen.
+    await until("p2's record", async () => readdirSync(rd).includes(`drain.${p2.pid}.json`));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(lines(log)).toEqual(["E R a"]);
+    writeFileSync(flag, "");
+    expect((await a.done).code).toBe(0);
+    expect(result(await p1.done).result).toBe("ok");
+    const r2 = result(await p2.done);
+    expect(r2.result).toBe("not-needed");
+    // p2 measured again only once p1 had pruned and released: no prune of its own.
+    expect(lines(log)).toEqual(["E R a", "X R a", "E P p1", "X P p1"]);
+    expect(await draining(rd)).toBe(false);
   });
 
   it("a drain gives up after gapWait, removes nothing, and leaves nothing held", async () => {
