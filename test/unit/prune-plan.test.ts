@@ -346,16 +346,17 @@ describe("planPrune: protection", () => {
     30 * D,
     ledger,
   );
-  const plan = planPrune(
-    facts({
-      images,
-      containers,
-      services,
-      ledger,
-      reserved: [{ id: aboutToBeUsed.id, reason: "about to be used by the prepull of gitea_ci" }],
-    }),
-    cfg({ keep: ["traefik:*", "*/postgres:*"], minAge: "24h", reservation: "15m" }),
-  );
+  const planOf = () =>
+    planPrune(
+      facts({
+        images,
+        containers,
+        services,
+        ledger,
+        reserved: [{ id: aboutToBeUsed.id, reason: "about to be used by the prepull of gitea_ci" }],
+      }),
+      cfg({ keep: ["traefik:*", "*/postgres:*"], minAge: "24h", reservation: "15m" }),
+    );
 
   it.each([
     ["running container", running, "in-use", /web \(running\)/],
@@ -398,7 +399,7 @@ describe("planPrune: protection", () => {
     ],
     ["never seen before (first seen now)", unseen, "too-young", /first seen by imagekeeper 0ms ago/],
   ] as const)("keeps: %s", (_name, img, code, reason) => {
-    const p = [...plan.kept, ...plan.removable].find((x) => x.id === img.id)!;
+    const p = [...planOf().kept, ...planOf().removable].find((x) => x.id === img.id)!;
     expect(p.action).toBe("keep");
     expect(p.code).toBe(code);
     expect(p.reason).toMatch(reason);
@@ -413,12 +414,12 @@ describe("planPrune: protection", () => {
     ["an old untagged image", stray],
     ["used an hour ago: ranked by the order, not protected (issue 8)", usedRecently],
   ] as const)("removes: %s", (_name, img) => {
-    expect(plan.removable.map((p) => p.id)).toContain(img.id);
+    expect(planOf().removable.map((p) => p.id)).toContain(img.id);
   });
 
   it("kept images are listed by reason, every image exactly once", () => {
-    expect(plan.kept.length + plan.removable.length).toBe(images.length);
-    const codes = plan.kept.map((k) => k.code);
+    expect(planOf().kept.length + planOf().removable.length).toBe(images.length);
+    const codes = planOf().kept.map((k) => k.code);
     expect(codes).toEqual([...codes].sort((a, b) => order(a) - order(b)));
     function order(c: string) {
       return ["in-use", "service", "service-rollback", "reserved", "keep-pattern", "too-young"].indexOf(c);
@@ -426,8 +427,8 @@ describe("planPrune: protection", () => {
   });
 
   it("docker image prune would take the digest-only rollback image: remove untagged images one by one", () => {
-    expect(plan.dangling.method).toBe("each");
-    expect(plan.dangling.why).toMatch(/moby#31574/);
+    expect(planOf().dangling.method).toBe("each");
+    expect(planOf().dangling.why).toMatch(/moby#31574/);
   });
 });
 
@@ -472,10 +473,10 @@ describe("planPrune: order", () => {
     });
   }
   ledger = seen(images, 40 * D, ledger);
-  const plan = planPrune(facts({ images, ledger }), cfg());
+  const planOf = () => planPrune(facts({ images, ledger }), cfg());
 
   it("dangling first, then superseded, then images no app needs, then by the needing app's next run", () => {
-    expect(plan.removable.map((p) => [p.ref, p.code, p.order])).toEqual([
+    expect(planOf().removable.map((p) => [p.ref, p.code, p.order])).toEqual([
       [`${REG}/a/app:<none>`, "dangling", 1],
       ["<none>:<none>", "dangling", 2],
       [`${REG}/a/app:1`, "superseded", 3],
@@ -486,33 +487,33 @@ describe("planPrune: order", () => {
       // app a runs nightly, last yesterday: due now
       [`${REG}/a/app:2`, "needed", 6],
     ]);
-    expect(reasonText(byRef(plan, `${REG}/a/app:1`))).toMatch(
+    expect(reasonText(byRef(planOf(), `${REG}/a/app:1`))).toMatch(
       /^superseded \(#3\): needed before by a\|deploy, by none/,
     );
-    expect(reasonText(byRef(plan, `${REG}/w/weekly:1`))).toMatch(
+    expect(reasonText(byRef(planOf(), `${REG}/w/weekly:1`))).toMatch(
       /^needed \(#5\): needed by w\|deploy, whose next run is expected in 6d0h \(usual gap 7d0h\)/,
     );
-    expect(byRef(plan, `${REG}/w/weekly:1`).predictedNextUse).toBe(T(6 * D).toISOString());
-    expect(byRef(plan, `${REG}/a/app:2`).predictedNextUse).toBe(NOW.toISOString());
+    expect(byRef(planOf(), `${REG}/w/weekly:1`).predictedNextUse).toBe(T(6 * D).toISOString());
+    expect(byRef(planOf(), `${REG}/a/app:2`).predictedNextUse).toBe(NOW.toISOString());
   });
 
   it("no protected untagged image: docker image prune is safe for the dangling step", () => {
-    expect(plan.dangling.method).toBe("image-prune");
+    expect(planOf().dangling.method).toBe("image-prune");
   });
 
   it("expects to stop at the low watermark by image sizes", () => {
     // 90% of 1000 MiB used; below 70% needs ~200 MiB: the two dangling images (100 MiB each) and
     // one more (the dangling step runs whole, then one image at a time).
-    expect(plan.targetBytes).toBeGreaterThan(200 * 1024 * 1024);
-    expect(plan.expectedRemovals).toBe(3);
-    expect(plan.outcome).toBe("pruned");
+    expect(planOf().targetBytes).toBeGreaterThan(200 * 1024 * 1024);
+    expect(planOf().expectedRemovals).toBe(3);
+    expect(planOf().outcome).toBe("pruned");
   });
 
   it("a gate that stops still classifies every image (for --dry-run) but expects no removal", () => {
     const p = planPrune(facts({ images, ledger, disk: disk(50) }), cfg());
     expect(p.outcome).toBe("no-pressure");
     expect(p.expectedRemovals).toBe(0);
-    expect(p.removable.map((r) => r.id)).toEqual(plan.removable.map((r) => r.id));
+    expect(p.removable.map((r) => r.id)).toEqual(planOf().removable.map((r) => r.id));
   });
 
   it("with prune.chunkSize, expects whole chunks", () => {

@@ -41,23 +41,24 @@ const images = [image(1, null), image(2, "a:1"), image(3, "b:1"), image(4, "c:1"
 let ledger = emptyLedger();
 for (const i of images.slice(0, 4))
   ledger = firstSeenAt(ledger, [i.id], new Date(NOW.getTime() - (10 + Number(i.id.at(-1))) * 86_400_000));
-const plan = planPrune(
-  {
-    now: NOW,
-    disk: disk(90),
-    images,
-    containers: [],
-    services: [],
-    ledger,
-    window: ALWAYS_OPEN,
-    leases: [],
-  },
-  cfg,
-);
+const planOf = () =>
+  planPrune(
+    {
+      now: NOW,
+      disk: disk(90),
+      images,
+      containers: [],
+      services: [],
+      ledger,
+      window: ALWAYS_OPEN,
+      leases: [],
+    },
+    cfg,
+  );
 
 describe("prune --json documents", () => {
   it("dry run: the expected removals, the rest kept, every image once, schema-valid", () => {
-    const r = dryRunResultOf(plan);
+    const r = dryRunResultOf(planOf());
     expect(pruneResultSchema.safeParse(r).success).toBe(true);
     expect(r.outcome).toBe("pruned");
     expect(r.removed.map((x) => x.reason.split(" ")[0])).toEqual(["dangling", "lru", "lru"]);
@@ -68,7 +69,7 @@ describe("prune --json documents", () => {
   });
 
   it("real prune: removed, skipped and not needed are all accounted for", () => {
-    const [d, a, b, c] = plan.removable;
+    const [d, a, b, c] = planOf().removable;
     const exec: ExecutionResult = {
       outcome: "pruned",
       after: disk(69),
@@ -80,7 +81,7 @@ describe("prune --json documents", () => {
       skipped: [{ image: a!, why: "in use now: used by container x (created)" }],
       notNeeded: [c!],
     };
-    const r = resultOf("pruned", disk(90), disk(69), plan, exec);
+    const r = resultOf("pruned", disk(90), disk(69), planOf(), exec);
     expect(r.removed.map((x) => [x.ref, x.id.slice(7, 8), x.reason.split(":")[0]])).toEqual([
       ["<none>:<none>", "1", "dangling (#1)"],
       ["b:1", "3", "lru (#3)"],
@@ -108,7 +109,7 @@ describe("prune --json documents", () => {
 
 describe("renderPlan", () => {
   it("one row per image: order, action, size, last use, names, reason", () => {
-    const text = renderPlan(plan, W, NOW);
+    const text = renderPlan(planOf(), W, NOW);
     const rows = text.split("\n").filter((l) => /^(\d+|-)\s+(remove|removable|keep)\s/.test(l));
     expect(rows).toHaveLength(images.length);
     expect(rows[0]).toMatch(
