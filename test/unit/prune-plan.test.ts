@@ -876,6 +876,33 @@ describe("mutation survivors of the final pass (issue 12): rules and the words o
     });
   });
 
+  it("ledgerViews: an alternation spares an image only when every user that dropped it alternates", () => {
+    const v1 = image(`${REG}/g/app:1`);
+    const v2 = image(`${REG}/g/app:2`);
+    const r1 = { ref: v1.repoTags[0]!, id: v1.id };
+    const r2 = { ref: v2.repoTags[0]!, id: v2.id };
+    const preAs = (l: Ledger, at: number, imgs: (typeof r1)[], app: string, role: string) =>
+      prepulled(l, { at: new Date(at), recipe: "g", app, role, ref: null, images: imgs });
+    let l = seen([v1, v2]);
+    // g|upgrade alternates: v1, then v2 ten minutes later, every day.
+    for (const d of [3, 2, 1]) {
+      l = preAs(l, t(-d * D), [r1], "g", "upgrade");
+      l = preAs(l, t(-d * D + 10 * 60_000), [r2], "g", "upgrade");
+    }
+    const at = t(-D + 23 * H);
+    expect(ledgerViews(l, [v1, v2], at).get(v1.id)).toMatchObject({
+      droppedBy: ["g|upgrade"],
+      superseded: false,
+    });
+    // h|deploy moved on from v1 a day after its last use: a real move, so v1 is superseded.
+    for (const d of [3, 2]) l = preAs(l, t(-d * D), [r1], "h", "deploy");
+    l = preAs(l, t(-D), [r2], "h", "deploy");
+    expect(ledgerViews(l, [v1, v2], at).get(v1.id)).toMatchObject({
+      droppedBy: ["g|upgrade", "h|deploy"],
+      superseded: true,
+    });
+  });
+
   it("ledgerViews: the needing user whose next run is earliest; a user that stopped running does not count", () => {
     const img = image(`${REG}/a/app:1`);
     const ref = { ref: `${REG}/a/app:1`, id: img.id };
@@ -892,6 +919,11 @@ describe("mutation survivors of the final pass (issue 12): rules and the words o
     for (const d of [2, 1]) m = pre(m, t(-d * D), [ref], "a");
     for (const h of [26, 2]) m = pre(m, t(-h * H), [ref], "c");
     expect(ledgerViews(m, [img], NOW.getTime()).get(img.id)?.neededNext?.user).toBe("a|deploy");
+    // The earlier run wins whatever the name order: c due now, a in 22 hours.
+    let e = seen([img]);
+    for (const h of [26, 2]) e = pre(e, t(-h * H), [ref], "a");
+    for (const d of [2, 1]) e = pre(e, t(-d * D), [ref], "c");
+    expect(ledgerViews(e, [img], NOW.getTime()).get(img.id)?.neededNext?.user).toBe("c|deploy");
     // s ran daily a month ago (stopped); c still runs: c.
     let s = seen([img]);
     for (const d of [31, 30]) s = pre(s, t(-d * D), [ref], "s");
@@ -1031,6 +1063,14 @@ describe("mutation survivors of the final pass (issue 12): rules and the words o
     expect(reason(lru)).toBe("no usage history; last used 40d0h ago (first seen by imagekeeper)");
     expect(p.removable.find((r) => r.id === predictedIn.id)!.predictedNextUse).toBe(T(12 * H).toISOString());
     expect(p.removable.find((r) => r.id === overdue.id)!.predictedNextUse).toBeNull();
+  });
+
+  it("a use predicted for exactly now is due in 0ms, not overdue", () => {
+    const img = image(`${REG}/p/app:1`);
+    let l = seen([img], 40 * D);
+    for (const d of [2, 1]) l = use(l, t(-d * D), img, "p");
+    const p = planPrune(facts({ images: [img], ledger: l }), old);
+    expect(p.removable[0]!.reason).toBe("next use predicted in 0ms (usual gap 1d0h, last used 1d0h ago)");
   });
 
   it("the dangling step in words: none, docker's prune, or one by one naming the protected images", () => {
