@@ -11,15 +11,31 @@ import { listLeases, tryExclusive } from "../lease/lease.js";
 import { logger } from "../log.js";
 import type { PruneOutcome } from "../model/prune-outcome.js";
 import { recordPruneMetrics } from "../metrics/textfile.js";
-import { type ExecutionResult, executePlan } from "../prune/execute.js";
+import { type ExecutionResult, executePlan, type Removed } from "../prune/execute.js";
 import { listImageIds, readContainers, readImages, readServices } from "../prune/facts.js";
 import { type DiskUsage, measureDisk, roundPercent } from "../prune/measure.js";
 import { specNamesImage } from "../prune/names.js";
-import { blockedSummary, decideGate, type ImageFact, type PrunePlan, planPrune } from "../prune/plan.js";
-import { dryRunResultOf, renderPlan, renderResult, resultOf } from "../prune/report.js";
+import {
+  blockedSummary,
+  decideGate,
+  describeBlocked,
+  type ImageFact,
+  type PrunePlan,
+  planPrune,
+} from "../prune/plan.js";
+import {
+  dryRunResultOf,
+  type PruneResult,
+  removalLine,
+  renderPlan,
+  renderResult,
+  resultOf,
+  summaryLine,
+} from "../prune/report.js";
 import { windowState } from "../prune/window.js";
 import { appendJournal, pruneEntries } from "../state/journal.js";
 import { recordPrune } from "../state/last-prune.js";
+import { wrap } from "../ui/text.js";
 import { applyChange, type Ledger, readLedger, recordLedger } from "../state/ledger.js";
 import { parseFlags } from "./flags.js";
 import type { CommandContext, CommandSpec, Outcome } from "./types.js";
@@ -76,10 +92,13 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
     low: cfg.lowWatermarkPercent,
     high: cfg.highWatermarkPercent,
     critical: cfg.criticalWatermarkPercent,
+    minFree: cfg.minFree,
+    maxFree: cfg.maxFree,
   };
   const engine = new Engine(dockerEndpoint(ctx.env));
   const root = (await engine.info()).DockerRootDir;
   const now = new Date();
+  const tty = ctx.stdout.tty && !opts.json;
   const before = await measureDisk(root);
   log.info(
     {
@@ -111,7 +130,11 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
 
   if (opts.dryRun) {
     const { plan } = await gather(before, await listLeases(config.runDir));
-    ctx.out(opts.json ? `${JSON.stringify(dryRunResultOf(plan))}\n` : renderPlan(plan, w, now));
+    ctx.out(
+      opts.json
+        ? `${JSON.stringify(dryRunResultOf(plan))}\n`
+        : renderPlan(plan, w, now, ctx.stdout.tty ? ctx.stdout.columns : undefined),
+    );
     return { kind: "ok" };
   }
 
@@ -156,7 +179,9 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
       usageRatio: after.usedPercent / 100,
       watermarks: { low: w.low / 100, high: w.high / 100, critical: w.critical / 100 },
     });
-    ctx.out(opts.json ? `${JSON.stringify(result)}\n` : renderResult(result, reason, before, after, w, plan));
+    if (opts.json) ctx.out(`${JSON.stringify(result)}\n`);
+    else if (tty) ctx.out(ttyEnd(result, reason, before, after, plan, ctx.stdout.columns));
+    else ctx.out(renderResult(result, reason, before, after, w, plan));
     return { kind: "ok" };
   };
 
@@ -211,6 +236,8 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
       signal: ctx.signal,
       // Removal children hold the lock too, so it outlives no removal (even if we are SIGKILLed).
       lockFd: ex.lock.fd,
+      // On a terminal, a line per removal as it happens; the end adds one summary line.
+      ...(tty ? { onRemoved: (r: Removed) => ctx.out(`${removalLine(r, ctx.stdout.columns)}\n`) } : {}),
     });
     const reason =
       exec.outcome === "pruned"
@@ -256,4 +283,22 @@ async function sightings(
       cause: e,
     });
   }
+}
+
+/** The end of a prune on a terminal: what was skipped or blocks, then one summary line. */
+function ttyEnd(
+  r: PruneResult,
+  reason: string,
+  before: DiskUsage,
+  after: DiskUsage,
+  plan: PrunePlan | null,
+  width: number | undefined,
+): string {
+  const lines: string[] = [];
+  for (const x of r.kept.filter((k) => k.reason.startsWith("skipped")))
+    lines.push(...wrap(`skipped ${x.ref}: ${x.reason}`, width, { indent: "  " }));
+  if (r.outcome === "insufficient" && plan)
+    lines.push(...wrap(`blocked: ${describeBlocked(plan.kept)}`, width, { indent: "  " }));
+  lines.push(...summaryLine(r, reason, before, after, width));
+  return `${lines.join("\n")}\n`;
 }

@@ -34,12 +34,16 @@ export interface ExecuteDeps {
    * daemon has answered, even if imagekeeper is SIGKILLed.
    */
   lockFd?: number;
+  /** Told of each removal as it is confirmed (a terminal shows a line per removal). */
+  onRemoved?: (r: Removed) => void;
 }
 
 export interface Removed {
   image: PlannedImage;
   /** Free bytes gained over the removal command that removed it (shared by a chunk). */
   measuredFreedBytes: number;
+  /** The disk as measured right after the removal (not for what `docker image prune` removed). */
+  after?: DiskUsage;
 }
 
 export interface Skipped {
@@ -133,7 +137,11 @@ export async function executePlan(
       }
     }
     const freed = after.freeBytes - before.freeBytes;
-    for (const img of gone) removed.push({ image: img, measuredFreedBytes: Math.round(freed / gone.length) });
+    for (const img of gone) {
+      const r = { image: img, measuredFreedBytes: Math.round(freed / gone.length), after };
+      removed.push(r);
+      deps.onRemoved?.(r);
+    }
     if (gone.length)
       log.info(
         { step: "measure", usedPercent: roundPercent(after.usedPercent), freedBytes: freed },
@@ -167,6 +175,7 @@ export async function executePlan(
           `removed ${d.ref} by docker image prune: ${reasonText(d)}`,
         );
         removed.push({ image: d, measuredFreedBytes: 0 });
+        deps.onRemoved?.({ image: d, measuredFreedBytes: 0 });
       }
     }
   } else if (plan.dangling.method === "each") {

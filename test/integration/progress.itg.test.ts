@@ -98,7 +98,7 @@ describe("without a terminal (a CI log)", () => {
       .filter((l) => new RegExp(`warn {2}${ref}: stalled: no bytes for \\d+s$`).test(l));
     expect(stalled, res.stderr).toHaveLength(1);
     expect(Number(/for (\d+)s$/.exec(stalled[0]!)![1])).toBeGreaterThanOrEqual(2);
-    expect(res.stderr).toMatch(/error {2}image failed {2}ref=\S+ .*errorClass=timeout/);
+    expect(res.stderr).toMatch(/error image failed {2}ref=\S+ .*errorClass=timeout/);
   });
 
   it("--quiet and --json: no progress lines on stderr", async () => {

@@ -1,0 +1,143 @@
+// The text examples in docs/ are what the renderers print: each is rebuilt here from a scene of
+// plain data, through the same functions the commands call, at the width the docs show (80
+// columns, a terminal), and compared line for line with the block in the docs.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.js";
+import { type DiskUsage, roundPercent } from "../../src/prune/measure.js";
+import { type ImageFact, planPrune } from "../../src/prune/plan.js";
+import { removalLine, renderPlan, resultOf, summaryLine } from "../../src/prune/report.js";
+import { ALWAYS_OPEN } from "../../src/prune/window.js";
+import { emptyLedger } from "../../src/state/ledger.js";
+import { firstSeenAt, prepulled } from "../support/ledger-fixtures.js";
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const DAY = 86_400_000;
+const NOW = new Date("2025-03-01T11:40:00Z");
+const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
+
+/** The ```-fenced block that follows `marker` in `file`, its lines. */
+export function blockAfter(file: string, marker: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error(`${file} has no "${marker}"`);
+  const m = /```[a-z]*\n([\s\S]*?)```/.exec(text.slice(at));
+  if (!m) throw new Error(`${file}: no code block after "${marker}"`);
+  return m[1]!.replace(/\n$/, "").split("\n");
+}
+
+const id = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+const img = (n: number, tags: string[], sizeBytes: number, days: number): ImageFact => ({
+  id: id(n),
+  repoTags: tags,
+  repoDigests: [],
+  sizeBytes,
+  createdMs: ago(days).getTime(),
+  lastTagTimeMs: null,
+});
+
+/** A CI host's store under pressure, with the default thresholds and one keep pattern. */
+function scene() {
+  const cfg = configSchema.parse({ prune: { keep: ["traefik:*"] } }).prune;
+  const images = [
+    img(1, [], 312 * MiB, 18),
+    img(2, ["git.example/app:1.4"], Math.round(2.1 * GiB), 30),
+    img(3, ["git.example/app:1.5"], Math.round(2.1 * GiB), 2),
+    img(
+      4,
+      ["registry.example.org/coop-cloud/nextcloud-with-a-long-name:30.0.2-fpm"],
+      Math.round(2.9 * GiB),
+      40,
+    ),
+    img(5, ["postgres:15.8"], Math.round(1.4 * GiB), 60),
+    img(6, ["traefik:v2.11"], 140 * MiB, 90),
+  ];
+  let ledger = firstSeenAt(
+    emptyLedger(),
+    images.map((i) => i.id),
+    ago(100),
+  );
+  ledger = prepulled(ledger, {
+    at: ago(5),
+    recipe: "app",
+    ref: null,
+    images: [{ ref: "git.example/app:1.4", id: id(2) }],
+  });
+  ledger = prepulled(ledger, {
+    at: ago(1),
+    recipe: "app",
+    ref: null,
+    images: [{ ref: "git.example/app:1.5", id: id(3) }],
+  });
+  const total = 40 * GiB;
+  const free = Math.round(1.4 * GiB);
+  const disk: DiskUsage = {
+    path: "/var/lib/docker",
+    totalBytes: total,
+    usedBytes: total - free,
+    freeBytes: free,
+    usedPercent: ((total - free) / total) * 100,
+  };
+  const plan = planPrune(
+    { now: NOW, disk, images, containers: [], services: [], ledger, window: ALWAYS_OPEN, leases: [] },
+    cfg,
+  );
+  const w = {
+    low: cfg.lowWatermarkPercent,
+    high: cfg.highWatermarkPercent,
+    critical: cfg.criticalWatermarkPercent,
+    minFree: cfg.minFree,
+    maxFree: cfg.maxFree,
+  };
+  return { plan, w, disk };
+}
+
+/** The disk after `bytes` more are free. */
+const freed = (d: DiskUsage, bytes: number): DiskUsage => ({
+  ...d,
+  usedBytes: d.usedBytes - bytes,
+  freeBytes: d.freeBytes + bytes,
+  usedPercent: ((d.usedBytes - bytes) / d.totalBytes) * 100,
+});
+
+describe("docs/prune.md", () => {
+  it("the --dry-run example is what a terminal of 80 columns shows", () => {
+    const { plan, w } = scene();
+    const text = renderPlan(plan, w, NOW, 80).trimEnd().split("\n");
+    if (process.env.SHOW) console.log(text.join("\n"));
+    expect(blockAfter("docs/prune.md", "prints the whole plan and changes nothing")).toEqual(text);
+  });
+
+  it("the real prune's lines are what a terminal of 80 columns shows", () => {
+    const { plan, disk } = scene();
+    const [dangling, superseded, lru] = plan.removable;
+    const after1 = freed(disk, dangling!.sizeBytes + superseded!.sizeBytes);
+    const after2 = freed(after1, lru!.sizeBytes);
+    const exec = {
+      outcome: "pruned" as const,
+      after: after2,
+      freedBytes: after2.freeBytes - disk.freeBytes,
+      removed: [
+        { image: dangling!, measuredFreedBytes: 0 },
+        { image: superseded!, measuredFreedBytes: superseded!.sizeBytes, after: after1 },
+        { image: lru!, measuredFreedBytes: lru!.sizeBytes, after: after2 },
+      ],
+      skipped: [],
+      notNeeded: plan.removable.slice(3),
+    };
+    const result = resultOf("pruned", disk, after2, plan, exec);
+    const text = [
+      ...exec.removed.map((r) => removalLine(r, 80)),
+      ...summaryLine(
+        result,
+        `usage ${roundPercent(after2.usedPercent)}% is below the low watermark (85%)`,
+        disk,
+        after2,
+        80,
+      ),
+    ];
+    if (process.env.SHOW) console.log(text.join("\n"));
+    expect(blockAfter("docs/prune.md", "A real prune on a terminal")).toEqual(text);
+  });
+});
