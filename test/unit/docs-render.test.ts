@@ -3,6 +3,7 @@
 // columns, a terminal), and compared line for line with the block in the docs.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { renderStatus, type Status, statusSchema } from "../../src/commands/status.js";
 import { configSchema } from "../../src/config/schema.js";
 import { type DiskUsage, roundPercent } from "../../src/prune/measure.js";
 import { type ImageFact, planPrune } from "../../src/prune/plan.js";
@@ -139,5 +140,93 @@ describe("docs/prune.md", () => {
     ];
     if (process.env.SHOW) console.log(text.join("\n"));
     expect(blockAfter("docs/prune.md", "A real prune on a terminal")).toEqual(text);
+  });
+});
+
+describe("docs/operations.md", () => {
+  it("the status example is what renderStatus prints", () => {
+    const at = (iso: string) => Date.parse(iso);
+    const s: Status = {
+      disk: {
+        path: "/var/lib/docker",
+        usedPercent: 95.8,
+        freeBytes: Math.round(2.0 * GiB),
+        totalBytes: 48 * GiB,
+        watermarks: { low: 85, high: 95, critical: 98, minFree: 4 * GiB, maxFree: 8 * GiB },
+        level: "above-high",
+      },
+      paths: {
+        config: "/etc/imagekeeper/config.json",
+        stateDir: "/var/lib/imagekeeper",
+        runDir: "/run/imagekeeper",
+      },
+      store: {
+        images: 57,
+        bytes: Math.round(31.4 * GiB),
+        removable: { images: 19, bytes: Math.round(9.6 * GiB) },
+        reclaimable: { images: 6, bytes: Math.round(6.3 * GiB) },
+        nonImageBytes: Math.round(12.6 * GiB),
+      },
+      timer: {
+        unit: "imagekeeper-prune.timer",
+        lastRun: "Sat 2025-03-01 04:30:02 UTC",
+        nextRun: "Sun 2025-03-02 04:30:00 UTC",
+      },
+      leases: [
+        {
+          id: "run-6f1c2a",
+          pid: 48213,
+          command: "abra app deploy gitea.ci.example",
+          since: "2025-03-01T11:26:11.000Z",
+          kind: "run",
+        },
+      ],
+      lastPrune: {
+        at: "2025-03-01T11:38:00.000Z",
+        outcome: "deferred",
+        reason:
+          "1 run lease(s) live (run-6f1c2a: pid 48213 abra app deploy gitea.ci.example): a prune never runs during a CI run",
+        before: { usedPercent: 95.8, freeBytes: Math.round(2.0 * GiB) },
+        after: { usedPercent: 95.8, freeBytes: Math.round(2.0 * GiB) },
+        bytesFreed: 0,
+        imagesRemoved: 0,
+      },
+      lastCompletedPrune: {
+        at: "2025-02-28T04:30:05.000Z",
+        outcome: "pruned",
+        reason: "usage 83.1% is below the low watermark (85%)",
+        before: { usedPercent: 96.2, freeBytes: Math.round(1.8 * GiB) },
+        after: { usedPercent: 83.1, freeBytes: Math.round(8.1 * GiB) },
+        bytesFreed: Math.round(6.3 * GiB),
+        imagesRemoved: 7,
+      },
+      consecutiveDeferrals: 3,
+      ledger: { images: 380, needSets: 41 },
+      window: {
+        cron: "30 4 * * *",
+        durationMs: 7_200_000,
+        open: false,
+        closesAt: null,
+        nextOpen: "2025-03-02T04:30:00.000Z",
+      },
+      quota: [
+        {
+          registry: "docker.io",
+          at: at("2025-03-01T11:35:00.000Z"),
+          endpoint: "registry-1.docker.io",
+          limit: 100,
+          remaining: 76,
+          windowSeconds: 21600,
+          resetBy: at("2025-03-01T17:35:00.000Z"),
+          source: "192.0.2.44",
+          pulledAfter: 2,
+        },
+      ],
+      problems: [],
+    };
+    expect(statusSchema.parse(s)).toEqual(s);
+    const text = renderStatus(s, NOW).trimEnd().split("\n");
+    if (process.env.SHOW) console.log(text.join("\n"));
+    expect(blockAfter("docs/operations.md", "lease record says (docs/leases.md")).toEqual(text);
   });
 });

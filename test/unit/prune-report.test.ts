@@ -135,8 +135,25 @@ describe("renderStatus", () => {
         usedPercent: 87.2,
         freeBytes: 6 * 1024 * MiB,
         totalBytes: 48 * 1024 * MiB,
-        watermarks: W,
+        watermarks: { ...W, minFree: 4 * 1024 * MiB, maxFree: 8 * 1024 * MiB },
         level: "above-high",
+      },
+      paths: {
+        config: "/etc/imagekeeper/config.json",
+        stateDir: "/var/lib/imagekeeper",
+        runDir: "/run/imagekeeper",
+      },
+      store: {
+        images: 14,
+        bytes: 30 * 1024 * MiB,
+        removable: { images: 5, bytes: 9 * 1024 * MiB },
+        reclaimable: { images: 3, bytes: 4 * 1024 * MiB },
+        nonImageBytes: 12 * 1024 * MiB,
+      },
+      timer: {
+        unit: "imagekeeper-prune.timer",
+        lastRun: "Sat 2025-03-01 04:30:02 UTC",
+        nextRun: "Sun 2025-03-02 04:30:00 UTC",
       },
       leases: [
         {
@@ -178,7 +195,21 @@ describe("renderStatus", () => {
       problems: [],
     };
     const t = renderStatus(s, NOW);
-    expect(t).toMatch(/87\.2% used, 6\.0 GiB free of 48\.0 GiB/);
+    expect(t).toMatch(
+      /87\.2% used, 6\.0 GiB free of 48\.0 GiB; watermarks low 70%, high 85%, critical 95%; min free 4\.0 GiB, max free 8\.0 GiB$/m,
+    );
+    expect(t).toMatch(/^config {3}\/etc\/imagekeeper\/config\.json$/m);
+    expect(t).toMatch(/^dirs {5}state \/var\/lib\/imagekeeper, run \/run\/imagekeeper$/m);
+    expect(t).toMatch(/^store {4}14 image\(s\), 30\.0 GiB of layers; 12\.0 GiB of the disk is not images /m);
+    expect(t).toMatch(
+      /removable under the policy: 5 image\(s\), 9\.0 GiB; a prune down to its target would remove 3 \(4\.0 GiB\)$/m,
+    );
+    expect(t).toMatch(
+      /^timer {4}imagekeeper-prune\.timer: last ran Sat 2025-03-01 04:30:02 UTC; next Sun 2025-03-02 04:30:00 UTC$/m,
+    );
+    expect(renderStatus({ ...s, timer: null, paths: { ...s.paths, config: null } }, NOW)).toMatch(
+      /^config {3}none \(all defaults\)$[\s\S]*^timer {4}none /m,
+    );
     expect(t).toMatch(/above the high watermark/);
     expect(t).toMatch(
       /run-1 {2}pid 42 {2}since 2025-03-01T11:46:00.000Z \(14m0s ago\) {2}run {2}abra app deploy x/,
