@@ -4,7 +4,10 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { renderStatus, type Status, statusSchema } from "../../src/commands/status.js";
+import { renderHistory } from "../../src/commands/history.js";
 import { configSchema } from "../../src/config/schema.js";
+import { type JournalEntry, journalEntrySchema } from "../../src/state/journal.js";
+import { PLAIN } from "../../src/ui/terminal.js";
 import { type DiskUsage, roundPercent } from "../../src/prune/measure.js";
 import { type ImageFact, planPrune } from "../../src/prune/plan.js";
 import { removalLine, renderPlan, resultOf, summaryLine } from "../../src/prune/report.js";
@@ -228,5 +231,55 @@ describe("docs/operations.md", () => {
     const text = renderStatus(s, NOW).trimEnd().split("\n");
     if (process.env.SHOW) console.log(text.join("\n"));
     expect(blockAfter("docs/operations.md", "lease record says (docs/leases.md")).toEqual(text);
+  });
+});
+
+describe("docs/operations.md history", () => {
+  it("the history example is what renderHistory prints (no terminal, UTC)", () => {
+    const tz = process.env.TZ;
+    process.env.TZ = "UTC";
+    try {
+      const entries: JournalEntry[] = [
+        {
+          at: "2025-03-01T02:00:13.000Z",
+          kind: "prepull",
+          recipe: "gitea",
+          app: "git.ci.example",
+          version: null,
+          ok: true,
+          images: 2,
+          pulled: 2,
+          present: 0,
+          failed: 0,
+          notAttempted: 0,
+          errorClasses: [],
+          durationMs: 2700,
+        },
+        {
+          at: "2025-03-01T02:30:00.000Z",
+          kind: "prune",
+          outcome: "pruned",
+          reason: "usage 83.4% is below the low watermark (85%)",
+          before: { usedPercent: 96.2, freeBytes: Math.round(1.8 * GiB) },
+          after: { usedPercent: 83.4, freeBytes: Math.round(8.0 * GiB) },
+          freedBytes: Math.round(6.2 * GiB),
+          removed: 9,
+        },
+        {
+          at: "2025-03-01T02:30:00.000Z",
+          kind: "removal",
+          id: id(7),
+          ref: "nginx:1.25",
+          sizeBytes: 120 * MiB,
+          reason: "superseded (#3): needed before by gitea, not in its latest prepull",
+        },
+      ].map((e) => journalEntrySchema.parse(e));
+      const text = renderHistory(entries, [], PLAIN).trimEnd().split("\n");
+      if (process.env.SHOW) console.log(text.join("\n"));
+      expect(blockAfter("docs/operations.md", "from the journal in the state dir")).toEqual(text);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
   });
 });
