@@ -377,6 +377,14 @@ describe("--json on every command", () => {
     for (const x of ["auth login", "config check", "completion"]) covered.add(x);
   });
 
+  it("simulate", async () => {
+    const trace = path.resolve("test/fixtures/sim/small.jsonl");
+    const s = await cli(["simulate", "--trace", trace, "--capacity", "40GiB", "--json"], env());
+    expect(s.code, s.stderr).toBe(0);
+    expect(json(s.stdout)).toMatchObject({ results: [{ capacityBytes: 40 * 1024 ** 3 }] });
+    covered.add("simulate");
+  });
+
   it("covered every command (a new command needs a line above)", () => {
     expect([...covered].sort()).toEqual(COMMANDS.map((c) => c.name).sort());
   });
@@ -402,7 +410,14 @@ describe("history from real prepulls and prunes", () => {
     writeFileSync(
       aggressive,
       JSON.stringify({
-        prune: { highWatermarkPercent: 2, lowWatermarkPercent: 1, criticalWatermarkPercent: 2, minAge: 0 },
+        // No reservation either: the images of the latest prepull are otherwise protected for 15m.
+        prune: {
+          highWatermarkPercent: 2,
+          lowWatermarkPercent: 1,
+          criticalWatermarkPercent: 2,
+          minAge: 0,
+          reservation: 0,
+        },
       }),
     );
     const p = await cli(["prune", "--json", "--config", aggressive], env());
