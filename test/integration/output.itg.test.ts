@@ -24,7 +24,7 @@ import { prepullReportSchema } from "../../src/pull/report.js";
 import { pruneResultSchema } from "../../src/prune/report.js";
 import { journalEntrySchema } from "../../src/state/journal.js";
 import { stripAnsi } from "../../src/ui/text.js";
-import { cli } from "../support/cli.js";
+import { cli, cliSpawn } from "../support/cli.js";
 import { type Daemon, pushImage, type Registry, startDaemon, startRegistry } from "../support/testbed.js";
 
 const bin = inject("imagekeeperBin");
@@ -356,6 +356,22 @@ describe("--json on every command", () => {
     const t = await cli(["completion", "--json"], env());
     expect(json(t.stdout)).toMatchObject({ program: "imagekeeper", commands: expect.any(Array) });
     for (const x of ["auth login", "config check", "completion"]) covered.add(x);
+  });
+
+  it("watch: one document when it stops", async () => {
+    const w = cliSpawn(["watch", "--json"], env());
+    let err = "";
+    w.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    let out = "";
+    w.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    const closed = new Promise<number | null>((r) => w.on("close", (c) => r(c)));
+    const deadline = Date.now() + 60_000;
+    while (!err.includes("following the Docker daemon's events") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    w.kill("SIGTERM");
+    expect(await closed).toBe(0);
+    expect(json(out)).toMatchObject({ ok: true, events: {}, outages: 0, stateDir });
+    covered.add("watch");
   });
 
   it("simulate", async () => {
