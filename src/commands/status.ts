@@ -3,12 +3,12 @@
 // live run leases, the last prune (outcome, bytes freed as measured), the prune timer, the ledger's
 // size, the next prune window and the last registry quota seen. Reads only.
 import { z } from "zod";
+import type { Config } from "../config/schema.js";
 import { dockerEndpoint, Engine } from "../docker/engine.js";
 import { listLeases } from "../lease/lease.js";
-import type { Config } from "../config/schema.js";
 import { readContainers, readImages, readServices } from "../prune/facts.js";
 import { type DiskUsage, measureDisk, reachedTarget, roundPercent, underPressure } from "../prune/measure.js";
-import { type PruneConfig, planPrune } from "../prune/plan.js";
+import { planPrune } from "../prune/plan.js";
 import { type StoreView, storeView } from "../prune/store.js";
 import { PRUNE_TIMER, readTimer } from "../prune/timer.js";
 import { windowState } from "../prune/window.js";
@@ -16,6 +16,7 @@ import { pruneRecordSchema, readPruneState } from "../state/last-prune.js";
 import { applyChange, readLedger } from "../state/ledger.js";
 import { quotaRecordSchema, readQuotaState } from "../state/quota.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
+import { readWatchState, watchRunning } from "../watch/state.js";
 import { parseFlags } from "./flags.js";
 import type { CommandSpec } from "./types.js";
 
@@ -26,8 +27,9 @@ dir against the prune thresholds (watermarks, minFree/maxFree); the image store:
 layers, what the prune policy could remove and what a prune down to its target would remove now,
 and how much of the disk is not images; live run leases (id, pid, command, since); the last
 prune's outcome and the bytes it freed (measured); the prune timer's last and next run (systemd);
-the prepull ledger's size, the next opening of prune.window and the last pull quota prepull saw
-per registry (Docker Hub's rate limit). Changes nothing, signals nothing.
+the prepull ledger's size, the next opening of prune.window, the last pull quota prepull saw per
+registry (Docker Hub's rate limit), and whether imagekeeper watch is running and its last event.
+Changes nothing, signals nothing.
 
 Exit status:
   0        shown
@@ -46,13 +48,14 @@ export const statusSchema = z.strictObject({
       low: z.number(),
       high: z.number(),
       critical: z.number(),
-      /** prune.minFree / prune.maxFree in bytes; null: percentages only. */
+      /** prune.minFree / prune.maxFree in bytes; null when off (docs/prune.md, "Thresholds"). */
       minFree: z.number().nullable(),
       maxFree: z.number().nullable(),
     }),
     /**
-     * Where usage stands, by both the percentages and minFree/maxFree: below-low (a prune's target
-     * reached), between, above-high (a prune is due), critical.
+     * Where the disk stands (measure.ts, as a prune judges it): below-low (the target is reached:
+     * below the low watermark with maxFree free), between, above-high (under pressure: at or above
+     * the high watermark, or less than minFree free), critical.
      */
     level: z.enum(["below-low", "between", "above-high", "critical"]),
   }),
@@ -101,6 +104,17 @@ export const statusSchema = z.strictObject({
   timer: z
     .strictObject({ unit: z.string(), lastRun: z.string().nullable(), nextRun: z.string().nullable() })
     .nullable(),
+  /** `imagekeeper watch` (docs/watch.md): is it running, and how far has it got. */
+  watch: z.strictObject({
+    /** A watch holds STATE_DIR/watch.lock now (the kernel's word). */
+    running: z.boolean(),
+    /** Following the daemon's events, as of watch's last write (null: watch never ran). */
+    connected: z.boolean().nullable(),
+    /** The last engine event recorded (ISO), from STATE_DIR/watch.json. */
+    lastEventAt: z.string().nullable(),
+    /** The last reconciliation from the containers and images present. */
+    reconciledAt: z.string().nullable(),
+  }),
   /** Damaged state files and similar: each names the file. */
   problems: z.array(z.string()),
 });
@@ -126,6 +140,8 @@ export const statusCommand: CommandSpec = {
     const ledger = readLedger(config.stateDir);
     const pruneState = readPruneState(config.stateDir);
     const quotaState = readQuotaState(config.stateDir);
+    const watchState = readWatchState(config.stateDir);
+    const running = await watchRunning(config.stateDir);
     const level = diskLevel(disk, p);
     const [store, timer] = await Promise.all([
       readStore(engine, config, disk, now, leases, window),
@@ -165,7 +181,13 @@ export const statusCommand: CommandSpec = {
         nextOpen: window.nextOpen,
       },
       quota: Object.entries(quotaState.state.registries).map(([registry, q]) => ({ registry, ...q })),
-      problems: [ledger.problem, pruneState.problem, quotaState.problem].filter(
+      watch: {
+        running,
+        connected: running ? (watchState.state?.connected ?? null) : watchState.state ? false : null,
+        lastEventAt: watchState.state?.lastEventAt ?? null,
+        reconciledAt: watchState.state?.reconciledAt ?? null,
+      },
+      problems: [ledger.problem, pruneState.problem, quotaState.problem, watchState.problem].filter(
         (x): x is string => x !== undefined,
       ),
     });
@@ -174,12 +196,11 @@ export const statusCommand: CommandSpec = {
   },
 };
 
-/** Where usage stands, by the percentages and minFree/maxFree together (src/prune/measure.ts). */
-export function diskLevel(d: DiskUsage, p: PruneConfig): Status["disk"]["level"] {
+/** Where the disk stands, by the same thresholds a prune uses (src/prune/measure.ts). */
+export function diskLevel(d: DiskUsage, p: Config["prune"]): Status["disk"]["level"] {
   if (d.usedPercent >= p.criticalWatermarkPercent) return "critical";
   if (underPressure(d, p)) return "above-high";
-  if (!reachedTarget(d, p)) return "between";
-  return "below-low";
+  return reachedTarget(d, p) ? "below-low" : "between";
 }
 
 /** The store as the prune planner sees it (a dry run's facts: the ledger is read, not written). */
@@ -212,23 +233,27 @@ const LEVEL_TEXT: Record<Status["disk"]["level"], string> = {
   "below-low": "below the low watermark (a prune's target)",
   between: "between the low and high watermarks: no prune needed",
   "above-high":
-    "at or above the high watermark (or less than minFree free): the next prune (in its window) removes images",
+    "under pressure (at or above the high watermark, or less than minFree free): the next prune (in its window) removes images",
   critical: "at or above the critical watermark: the next prune runs even outside its window",
 };
+
+function freeText(w: Status["disk"]["watermarks"]): string {
+  const parts = [
+    ...(w.minFree === null ? [] : [`minFree ${formatBytes(w.minFree)}`]),
+    ...(w.maxFree === null ? [] : [`maxFree ${formatBytes(w.maxFree)}`]),
+  ];
+  return parts.length ? `; ${parts.join(", ")}` : "";
+}
 
 export function renderStatus(s: Status, now: Date): string {
   const ago = (iso: string) => `${formatDuration(Math.max(0, now.getTime() - Date.parse(iso)))} ago`;
   const d = s.disk;
   const wm = d.watermarks;
-  const free = [
-    ...(wm.minFree !== null ? [`min free ${formatBytes(wm.minFree)}`] : []),
-    ...(wm.maxFree !== null ? [`max free ${formatBytes(wm.maxFree)}`] : []),
-  ];
   const st = s.store;
   const lines = [
     `config   ${s.paths.config ?? "none (all defaults)"}`,
     `dirs     state ${s.paths.stateDir}, run ${s.paths.runDir}`,
-    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${wm.low}%, high ${wm.high}%, critical ${wm.critical}%${free.length ? `; ${free.join(", ")}` : ""}`,
+    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${wm.low}%, high ${wm.high}%, critical ${wm.critical}%${freeText(wm)}`,
     `         ${LEVEL_TEXT[d.level]}`,
     `store    ${st.images} image(s)${st.bytes !== null ? `, ${formatBytes(st.bytes)} of layers` : ""}${st.nonImageBytes !== null ? `; ${formatBytes(st.nonImageBytes)} of the disk is not images (containers, volumes, build cache, other files)` : ""}`,
     `         removable under the policy: ${st.removable.images} image(s), ${formatBytes(st.removable.bytes)}; a prune down to its target would remove ${st.reclaimable.images} (${formatBytes(st.reclaimable.bytes)})`,
@@ -273,6 +298,15 @@ export function renderStatus(s: Status, now: Date): string {
       `quota    ${q.registry}: ${q.remaining} of ${q.limit} pulls left${window} ${ago(new Date(q.at).toISOString())}${since}${reset}${q.source ? ` (counted against ${q.source})` : ""}`,
     );
   }
+  const wa = s.watch;
+  const lastEvent = wa.lastEventAt
+    ? `last event ${ago(wa.lastEventAt)} (${wa.lastEventAt})`
+    : "no event recorded yet";
+  lines.push(
+    wa.running
+      ? `watch    running${wa.connected === false ? ", waiting for the Docker daemon" : ""}; ${lastEvent}`
+      : `watch    not running: uses come from prepull only${wa.lastEventAt ? `; ${lastEvent}` : ""}`,
+  );
   for (const p of s.problems) lines.push(`problem  ${p}`);
   return `${lines.join("\n")}\n`;
 }

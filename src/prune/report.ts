@@ -46,7 +46,9 @@ export function resultOf(
     for (const s of exec.skipped)
       kept.push(entry(s.image, `skipped (#${s.image.order}, ${s.image.code}): ${s.why}`));
     for (const p of exec.notNeeded)
-      kept.push(notNeeded(p, "usage was below the low watermark before its turn"));
+      kept.push(
+        notNeeded(p, "the target (below the low watermark, maxFree free) was reached before its turn"),
+      );
   } else if (plan) {
     for (const p of plan.removable) kept.push(notNeeded(p, `nothing removed: ${plan.gate.reason}`));
   }
@@ -80,7 +82,7 @@ export function dryRunResultOf(plan: PrunePlan): PruneResult {
     expected.reduce((n, p) => n + p.sizeBytes, 0),
   );
   const why = plan.gate.proceed
-    ? "expected below the low watermark before its turn"
+    ? "expected to reach the target (below the low watermark, maxFree free) before its turn"
     : `nothing removed: ${plan.gate.reason}`;
   return pruneResultSchema.parse({
     outcome: plan.outcome,
@@ -93,8 +95,8 @@ export function dryRunResultOf(plan: PrunePlan): PruneResult {
 
 function diskLine(d: DiskUsage, w: Watermarks): string {
   const free = [
-    ...(w.minFree != null ? [`min free ${formatBytes(w.minFree)}`] : []),
-    ...(w.maxFree != null ? [`max free ${formatBytes(w.maxFree)}`] : []),
+    ...(w.minFree == null ? [] : [`minFree ${formatBytes(w.minFree)}`]),
+    ...(w.maxFree == null ? [] : [`maxFree ${formatBytes(w.maxFree)}`]),
   ];
   return `${d.path}: ${roundPercent(d.usedPercent)}% used, ${formatBytes(d.freeBytes)} free (watermarks: low ${w.low}%, high ${w.high}%, critical ${w.critical}%${free.length ? `; ${free.join(", ")}` : ""})`;
 }
@@ -103,10 +105,13 @@ export interface Watermarks {
   low: number;
   high: number;
   critical: number;
-  /** prune.minFree and prune.maxFree (bytes), when set: shown beside the percentages. */
+  /** prune.minFree / prune.maxFree (bytes; null or absent when off). */
   minFree?: number | null;
   maxFree?: number | null;
 }
+
+/** Free bytes a prune aims for (measure.ts targetFreeBytes): maxFree, else minFree, else none. */
+const targetFree = (w: Watermarks) => w.maxFree ?? w.minFree ?? 0;
 
 /**
  * The whole plan, for --dry-run. `width`: a terminal's columns; the table then fits them (the
@@ -123,8 +128,11 @@ export function renderPlan(plan: PrunePlan, w: Watermarks, now: Date, width?: nu
   say(`disk   ${diskLine(plan.before, w)}`);
   say(`gate   ${plan.gate.reason}`);
   if (plan.gate.proceed) {
+    const free = targetFree(w);
+    const incoming =
+      plan.incomingBytes > 0 ? `, with room for ${formatBytes(plan.incomingBytes)} incoming` : "";
     say(
-      `target free ${formatBytes(plan.targetBytes)} to get below ${w.low}%${w.maxFree != null ? ` with ${formatBytes(w.maxFree)} free` : ""}`,
+      `target free ${formatBytes(plan.targetBytes)} to get below ${w.low}%${free > 0 ? ` with ${formatBytes(free)} free` : ""}${incoming}`,
     );
     say(`dangling step: ${plan.dangling.method} (${plan.dangling.why})`);
     say(`expected removals: ${plan.expectedRemovals} of ${plan.removable.length} removable image(s)`);

@@ -93,7 +93,7 @@ describe("status against the real engine", () => {
     expect(text.stdout).toMatch(new RegExp(`^config {3}${s.configFile}$`, "m"));
     expect(text.stdout).toMatch(/^store {4}2 image\(s\), [\d.]+ (KiB|MiB) of layers; /m);
     expect(text.stdout).toMatch(/a prune down to its target would remove 2 \(/);
-    expect(text.stdout).toMatch(/min free 4\.0 GiB, max free 8\.0 GiB$/m);
+    expect(text.stdout).toMatch(/minFree 4\.0 GiB, maxFree 8\.0 GiB$/m);
     expect(text.stdout).toMatch(/^timer {4}none /m);
   });
 

@@ -225,6 +225,12 @@ describe("docs/operations.md", () => {
           pulledAfter: 2,
         },
       ],
+      watch: {
+        running: true,
+        connected: true,
+        lastEventAt: "2025-03-01T11:39:48.000Z",
+        reconciledAt: "2025-03-01T06:12:00.000Z",
+      },
       problems: [],
     };
     expect(statusSchema.parse(s)).toEqual(s);

@@ -69,7 +69,9 @@ describe("prune --json documents", () => {
     expect(r.outcome).toBe("pruned");
     expect(r.removed.map((x) => x.reason.split(" ")[0])).toEqual(["dangling", "lru", "lru"]);
     expect(r.kept.map((x) => x.reason.split(" ")[0])).toEqual(["too-young:", "not-needed"]);
-    expect(r.kept[1]!.reason).toMatch(/^not-needed \(#4, lru\): expected below the low watermark/);
+    expect(r.kept[1]!.reason).toMatch(
+      /^not-needed \(#4, lru\): expected to reach the target \(below the low watermark, maxFree free\) before its turn;/,
+    );
     expect(r.after.usedPercent).toBe(60);
     expect(Object.keys(r)).toEqual(["outcome", "before", "after", "removed", "kept"]);
   });
@@ -124,6 +126,28 @@ describe("renderPlan", () => {
     expect(rows[3]).toMatch(/^4\s+removable\s/);
     expect(rows[4]).toMatch(/^-\s+keep\s.*kept:1\s+too-young: first seen by imagekeeper 0ms ago/);
     expect(text).toMatch(/expected removals: 3 of 4 removable image\(s\)/);
+  });
+});
+
+describe("renderPlan: the target with absolute thresholds", () => {
+  it.each([
+    [null, null, /^ {2}target free \S+ \S+ to get below \d+%$/m, /critical \d+%\)$/m],
+    [4 * 1024 * MiB, null, /to get below \d+% with 4\.0 GiB free$/m, /; minFree 4\.0 GiB\)$/m],
+    [
+      4 * 1024 * MiB,
+      8 * 1024 * MiB,
+      /to get below \d+% with 8\.0 GiB free$/m,
+      /; minFree 4\.0 GiB, maxFree 8\.0 GiB\)$/m,
+    ],
+  ])("minFree %s, maxFree %s", (minFree, maxFree, target, disk) => {
+    const text = renderPlan(plan, { ...W, minFree, maxFree }, NOW);
+    expect(text).toMatch(target);
+    expect(text).toMatch(disk);
+  });
+
+  it("says the room it makes for incoming bytes", () => {
+    const text = renderPlan({ ...plan, incomingBytes: 300 * MiB }, W, NOW);
+    expect(text).toMatch(/to get below \d+%, with room for 300\.0 MiB incoming$/m);
   });
 });
 
@@ -192,11 +216,12 @@ describe("renderStatus", () => {
         nextOpen: "2025-03-02T04:30:00.000Z",
       },
       quota: [],
+      watch: { running: true, connected: true, lastEventAt: "2025-03-01T11:59:30.000Z", reconciledAt: null },
       problems: [],
     };
     const t = renderStatus(s, NOW);
     expect(t).toMatch(
-      /87\.2% used, 6\.0 GiB free of 48\.0 GiB; watermarks low 70%, high 85%, critical 95%; min free 4\.0 GiB, max free 8\.0 GiB$/m,
+      /87\.2% used, 6\.0 GiB free of 48\.0 GiB; watermarks low 70%, high 85%, critical 95%; minFree 4\.0 GiB, maxFree 8\.0 GiB$/m,
     );
     expect(t).toMatch(/^config {3}\/etc\/imagekeeper\/config\.json$/m);
     expect(t).toMatch(/^dirs {5}state \/var\/lib\/imagekeeper, run \/run\/imagekeeper$/m);
@@ -218,6 +243,7 @@ describe("renderStatus", () => {
     expect(t).toMatch(/last removal run: pruned 1d0h ago, freed 3\.0 GiB \(measured\), 7 image\(s\) removed/);
     expect(t).toMatch(/deferred 3 times in a row/);
     expect(t).toMatch(/window {3}"30 4 \* \* \*" for 2h0m: closed; next opens 2025-03-02T04:30:00.000Z/);
+    expect(t).toMatch(/watch {4}running; last event 30\.0s ago \(2025-03-01T11:59:30.000Z\)/);
   });
 });
 

@@ -165,6 +165,7 @@ describe("status shows the last quota", () => {
           },
         },
       ],
+      watch: { running: false, connected: null, lastEventAt: null, reconciledAt: null },
       problems: [],
     } satisfies Status;
     expect(renderStatus(s, new Date(AT + 300_000))).toMatch(
