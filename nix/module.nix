@@ -408,6 +408,8 @@ in
             backoffBase = duration "2s" "First retry delay, doubled on each attempt, with jitter.";
             backoffCap = duration "30s" "Longest retry delay.";
             timeout = duration "30m" "Deadline for a whole prepull.";
+            progressInterval = duration "10s" "Without a terminal: how often a \"still pulling\" line is logged for an image nothing was said about.";
+            stallAfter = duration "30s" "An image that receives no bytes for this long is reported as stalled (a warning).";
           };
         };
         prune = mkOption {
