@@ -21,7 +21,8 @@ let failed = false;
 function ik(title: string, args: string[], expect: number) {
   say(`${title}\n$ imagekeeper ${args.join(" ")}`);
   const t = Date.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, stdio: "inherit" });
+  // `--`: an `--env-file` after the script is imagekeeper's, not Node's (nodejs/node#54232).
+  const r = spawnSync(process.execPath, ["--", BIN, ...args], { env, stdio: "inherit" });
   console.log(`(exit ${r.status}, ${Date.now() - t} ms)`);
   if (r.status !== expect) {
     console.log(`!! expected exit ${expect}`);

@@ -406,10 +406,21 @@ in
           default = { };
           description = "The prune policy (docs/prune.md).";
           type = freeform {
-            highWatermarkPercent = percent 85 "Disk usage of Docker's filesystem above which a prune starts.";
-            lowWatermarkPercent = percent 70 "Usage a prune brings the disk down to; below highWatermarkPercent.";
-            criticalWatermarkPercent = percent 95 "Usage above which a prune runs even outside `window`.";
-            minAge = duration "24h" "Images used more recently than this are never removed.";
+            highWatermarkPercent = percent 95 "Disk usage of Docker's filesystem at which a prune is due (or less than minFree free).";
+            lowWatermarkPercent = percent 85 "Usage a prune brings the disk below (and at least maxFree free); below highWatermarkPercent.";
+            criticalWatermarkPercent = percent 98 "Usage above which a prune runs even outside `window`.";
+            minFree = mkOption {
+              type = types.nullOr types.str;
+              default = "4GiB";
+              description = "A prune is due when less than this is free (as nix.conf's min-free), e.g. `4GiB`; null: percentages only.";
+            };
+            maxFree = mkOption {
+              type = types.nullOr types.str;
+              default = "8GiB";
+              description = "A prune frees until this much is free (as nix.conf's max-free); null: percentages only.";
+            };
+            minAge = duration "24h" "Images pulled, tagged or built more recently than this, and not used since, are never removed.";
+            reservation = duration "15m" "How long the images of an app's latest prepull stay protected while its deploy has not started.";
             keep = mkOption {
               type = types.listOf types.str;
               default = [ ];
@@ -747,9 +758,12 @@ in
     # tmpfiles, not RuntimeDirectory=: the run dir must outlive every oneshot and be there for a
     # runner before any imagekeeper unit has run. setgid: files made inside belong to the group.
     # The run dir is sticky as well: a runner may remove its own lease files, not another's (the
-    # owner, the prune service, may remove any).
+    # owner, the prune service, may remove any). The lock file is made here, by root, read-only:
+    # in a sticky dir only a file's owner (or the dir's) may delete it, so no runner can delete
+    # lease.lock and split the exclusion between runs and prunes (docs/leases.md).
     systemd.tmpfiles.rules = [
       "d ${cfg.settings.runDir} 3770 imagekeeper ${group} - -"
+      "f ${cfg.settings.runDir}/lease.lock 0440 root ${group} - -"
       "d ${cfg.settings.stateDir} 2770 imagekeeper ${group} - -"
     ]
     ++ lib.optional (metricsDir != null) metricsRule

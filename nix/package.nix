@@ -33,8 +33,8 @@ let
     ''if [ -z "''${NODE_OPTIONS-}" ]''
     "&& LC_ALL=C IFS= read -r -N 48 ik_head < @out@/libexec/imagekeeper/imagekeeper.blob 2>/dev/null"
     ''&& [ "$ik_head" = @blobHead@ ];''
-    ''then exec -a "$0" ${lib.getExe nodejs} --snapshot-blob @out@/libexec/imagekeeper/imagekeeper.blob''
-    ''-- @out@/libexec/imagekeeper/imagekeeper.mjs "$@"; fi''
+    # One line: test/integration/launch.itg.test.ts starts imagekeeper with exactly this.
+    ''then exec -a "$0" ${lib.getExe nodejs} --snapshot-blob @out@/libexec/imagekeeper/imagekeeper.blob -- @out@/libexec/imagekeeper/imagekeeper.mjs "$@"; fi''
   ];
 in
 stdenvNoCC.mkDerivation {
@@ -88,9 +88,11 @@ stdenvNoCC.mkDerivation {
     # What the CLI runs: the docker client (pull, rm, `stack config` to resolve recipes, which
     # needs docker >= 23), git (--ref reads a recipe at a tag), util-linux's flock (run leases),
     # coreutils. Prefixed, so the tested versions win over whatever the caller's PATH holds.
-    # `--`: node takes nothing after the script path as its own option. IMAGEKEEPER_DOC_DIR: the
-    # installed docs, which `imagekeeper --help` names (a caller's own value wins). --run: the
-    # snapshot first, when it fits (startFromSnapshot above).
+    # `--` before the script: Node 20 would otherwise take imagekeeper's `--env-file` (an app .env,
+    # data) as its own option and load it into the process environment (nodejs/node#54232); the
+    # snapshot start keeps it. IMAGEKEEPER_DOC_DIR: the installed docs, which `imagekeeper --help`
+    # names (a caller's own value wins). --run: the snapshot first, when it fits (startFromSnapshot
+    # above).
     ${lib.optionalString snapshot ''
       install -Dm444 imagekeeper.blob $out/libexec/imagekeeper/imagekeeper.blob
       launch=${lib.escapeShellArg startFromSnapshot}

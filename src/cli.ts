@@ -58,7 +58,7 @@ export async function main(
   try {
     return await dispatch(argv, io, env, report);
   } catch (e) {
-    return reportError(e, io, report);
+    return reportFailure(e, io, report);
   }
 }
 
@@ -323,7 +323,12 @@ function classify(e: unknown): Classified {
   return { code: EXIT.internal, kind: "internal", hint: undefined, file: undefined };
 }
 
-function reportError(e: unknown, io: Io, r: Report): number {
+/** An error before `main` parses anything (src/main.ts's launcher check): the same report. */
+export function reportError(e: unknown, io: Io, json: boolean, env: NodeJS.ProcessEnv = process.env): number {
+  return reportFailure(e, io, { json, entry: undefined, log: settingsFromEnv(env) });
+}
+
+function reportFailure(e: unknown, io: Io, r: Report): number {
   const { code, kind, hint, file } = classify(e);
   const message = e instanceof Error ? e.message : String(e);
   if (r.json) {

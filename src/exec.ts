@@ -1,8 +1,9 @@
 // The one subprocess choke point. Every external program runs through `run`: argv arrays only
 // (never a shell string), the argv is logged (callers never put secrets on argv: they go on
 // stdin), a timeout and an AbortSignal both kill the child's whole process group, and children
-// still alive when imagekeeper exits are killed with it. `spawnHolder` is the one exception to
-// that last rule: a lease holder that must outlive imagekeeper (src/lease/holder.ts).
+// still alive when imagekeeper exits are killed with it. Two exceptions to those last rules:
+// `spawnHolder`, a lease holder that must outlive imagekeeper (src/lease/holder.ts), and `run`
+// with `runToCompletion`, a removal that holds the prune lock until the daemon has answered.
 import type { Options as ExecaOptions } from "execa";
 import { ToolError } from "./errors.js";
 import { logger } from "./log.js";
@@ -35,6 +36,14 @@ export interface RunOptions {
   fds?: readonly number[];
   /** Called once the child exists, with a handle that signals its process group (signal forwarding). */
   onSpawn?: (child: SpawnedChild) => void;
+  /**
+   * Never signal the child: not on `timeoutMs` (which then only logs a warning), not on `signal`
+   * (checked only before the spawn), not when imagekeeper exits. For a client whose request another
+   * process carries out, holding a lock through `fds`: a docker CLI waits for the daemon's answer,
+   * and killing it stops neither the daemon's work nor anything but the lock (issue: a SIGKILLed
+   * prune's removals outlived its lock). It ends when the daemon answers, and so does its lock.
+   */
+  runToCompletion?: boolean;
 }
 
 export interface SpawnedChild {
@@ -125,7 +134,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     cleanup: false,
   });
   const pid = child.pid;
-  if (pid !== undefined) live.add(pid);
+  if (pid !== undefined && !opts.runToCompletion) live.add(pid);
   if (pid !== undefined) opts.onSpawn?.({ pid, signal: (sig) => killGroup(pid, sig) });
   if (opts.onStderr) child.stderr?.on("data", (b: Buffer) => opts.onStderr?.(b.toString("utf8")));
   if (opts.onStdout) child.stdout?.on("data", (b: Buffer) => opts.onStdout?.(b.toString("utf8")));
@@ -141,6 +150,13 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   const timer =
     opts.timeoutMs !== undefined
       ? setTimeout(() => {
+          if (opts.runToCompletion) {
+            logger().warn(
+              { argv, pid, afterMs: opts.timeoutMs },
+              `${file} is still running; not stopping it: it holds a lock for a request the daemon may still be carrying out`,
+            );
+            return;
+          }
           timedOut = true;
           terminate();
         }, opts.timeoutMs)
@@ -149,7 +165,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     aborted = true;
     terminate();
   };
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (!opts.runToCompletion) opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   try {
     const r = await child;

@@ -12,7 +12,7 @@ function __imagekeeper_words
         switch $w
             case --
                 return
-            case --concurrency --config --docker-config --env-file --id --kind --label --log-format --log-level --password-file --pull-policy --recipe --ref --registry --retries --role --set --since --timeout --ttl --username --wait
+            case --baseline --capacity --concurrency --config --default-size --docker-config --env-file --id --kind --label --log-format --log-level --password-file --pull-policy --pull-rate --recipe --ref --registry --retries --role --run-length --set --since --timeout --timer --trace --ttl --username --wait --write-trace
                 set skip 1
             case '-*'
             case '*'
@@ -47,6 +47,7 @@ complete -c imagekeeper -n '__imagekeeper_at' -a 'prepull' -d 'make sure a recip
 complete -c imagekeeper -n '__imagekeeper_at' -a 'run' -d 'run a command under a shared run lease (prune defers while it runs)'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'lease' -d 'run leases for CI runners that cannot wrap a job in one process'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'prune' -d 'remove unused images under disk pressure, by the prune policy'
+complete -c imagekeeper -n '__imagekeeper_at' -a 'simulate' -d 'replay a CI trace through the prune policy at several disk sizes'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'status' -d 'disk usage, live leases, last prune, ledger size'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'history' -d 'recent prepulls, prunes and image removals, from the state dir\'s journal'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'doctor' -d 'check this host\'s set-up: docker, daemon access, dirs, groups, tools, credentials, clock'
@@ -64,6 +65,7 @@ complete -c imagekeeper -n '__imagekeeper_at help' -a 'prepull' -d 'make sure a 
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'run' -d 'run a command under a shared run lease (prune defers while it runs)'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'lease' -d 'run leases for CI runners that cannot wrap a job in one process'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'prune' -d 'remove unused images under disk pressure, by the prune policy'
+complete -c imagekeeper -n '__imagekeeper_at help' -a 'simulate' -d 'replay a CI trace through the prune policy at several disk sizes'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'status' -d 'disk usage, live leases, last prune, ledger size'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'history' -d 'recent prepulls, prunes and image removals, from the state dir\'s journal'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'doctor' -d 'check this host\'s set-up: docker, daemon access, dirs, groups, tools, credentials, clock'
@@ -105,6 +107,15 @@ complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imageke
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l wait -r -f -d 'how long to wait for a prune in progress (default: config lease.wait, 10m)'
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l label -r -f -d 'what the lease is for, shown by imagekeeper status (default: the caller\'s'
 complete -c imagekeeper -n '__imagekeeper_using prune; and not __imagekeeper_after_dashdash' -l dry-run -d 'print the whole plan (each image kept or removable, why, last use, size, order);'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l trace -r -F -d 'JSON Lines, one run a line, in time order (format: docs/simulate.md)'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l from-ledger -d 'replay this host\'s own ledger (stateDir) instead: what it can and cannot'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l write-trace -r -F -d 'with --from-ledger: also write the reconstructed trace to FILE'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l run-length -r -f -d 'with --from-ledger: each run\'s lease length (default 10m)'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l default-size -r -f -d 'with --from-ledger: size of an image the ledger has none for (default 300MiB)'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l capacity -r -f -d 'disk size to simulate, e.g. 40GiB (repeatable; default: 50%, 75%, 100% and'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l baseline -r -f -a 'lru oracle autoprune' -d 'also replay: lru (same rules, least recently used first), oracle (same'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l timer -r -f -d 'prune timer period (default 1h, as the NixOS module\'s "hourly"; 0: none)'
+complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l pull-rate -r -f -d 'bytes pulled per second (default 50MiB)'
 complete -c imagekeeper -n '__imagekeeper_using history; and not __imagekeeper_after_dashdash' -l since -r -f -d 'only events since then: an age such as 24h or 7d, or a date/time such as'
 complete -c imagekeeper -n '__imagekeeper_using history; and not __imagekeeper_after_dashdash' -l kind -r -f -a 'prepull prune removal' -d 'only prepull, prune or removal events (repeatable)'
 complete -c imagekeeper -n '__imagekeeper_using auth login; and not __imagekeeper_after_dashdash' -l registry -r -f -d 'host[:port]; docker.io (or index.docker.io, registry-1.docker.io) is Docker Hub'

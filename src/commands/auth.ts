@@ -49,8 +49,14 @@ is 0700 and the file 0600, and every other entry and key is kept.
   --json              print {ok, registry, username, file, verified: accepted|anonymous|null}
 
 Docker asks a credential helper (credHelpers, credsStore) before auths: a warning says so when the
-config has one for R. Exit 0 written; 2 bad input, a damaged config.json, or credentials the
-registry rejected; 70 the registry could not be reached for --verify. Nothing is written on error.`,
+config has one for R. Nothing is written on error.
+
+Exit status:
+  0        written
+  2        bad input (usage, bad config), a damaged config.json, or credentials the registry
+           rejected
+  70       the registry could not be reached for --verify; an internal error
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: {
     registry: { type: "string" },
     username: { type: "string" },

@@ -23,7 +23,11 @@ Options:
            globalOptions, groups, commands: [{name, summary, usage, options: [{name, value,
            arg, help, complete}], positional, child}]}
 
-Exit status: 0 printed · 2 no shell or an unknown one.`;
+Exit status:
+  0        printed
+  2        no shell, or an unknown one
+  70       an internal error
+  130/143  interrupted by SIGINT/SIGTERM`;
 
 export const completionCommand: CommandSpec = {
   name: "completion",

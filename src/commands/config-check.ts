@@ -18,7 +18,11 @@ and prints the same.
 Options:
   --json   print {ok: true, file, config} instead (file: the path read, or null for defaults)
 
-Exit status: 0 valid · 2 invalid (the error names the key and the fix).`,
+Exit status:
+  0        valid
+  2        not valid (the error names the key and the fix)
+  70       an internal error
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: {},
   async run(ctx) {
     const config = configFileOf(ctx.config);

@@ -31,7 +31,13 @@ the fix.
 Options:
   --json   print {ok, checks: [{id, title, status: ok|warn|fail, message, fix?}]}
 
-Exit status: 0 no check failed (warnings allowed) · 1 a check failed · 2 bad config or usage.
+Exit status:
+  0        no check failed (warnings allowed)
+  1        a check failed
+  2        bad config or usage
+  3        DOCKER_HOST names an endpoint imagekeeper cannot use (ssh://, TLS)
+  70       an internal error
+  130/143  interrupted by SIGINT/SIGTERM
 See docs/operations.md.`;
 
 export const doctorCommand: CommandSpec = {

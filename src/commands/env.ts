@@ -21,7 +21,11 @@ nothing else, are the variables the compose files are interpolated with.
 
 ${resolveHelp.replace("  --recipe DIR        the recipe's checkout", "  --recipe DIR        optional: the recipe's checkout")}
 
-Exit: 0 ok · 2 bad input (usage, .env, pin, git version, abra.sh).`,
+Exit status:
+  0        printed
+  2        bad input (usage, bad config, the .env, a bad --set, the pin, the git version, abra.sh)
+  70       an internal error (e.g. git missing)
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: resolveOptions,
   async run(ctx, values) {
     const f = parseFlags(

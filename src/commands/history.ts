@@ -24,7 +24,11 @@ Options:
   --kind KIND            only prepull, prune or removal events (repeatable)
   --json                 print {file, entries: [...], problems: [...]} (docs/operations.md)
 
-Exit status: 0 · 2 bad input (an unreadable --since, an unknown --kind, a bad config).`;
+Exit status:
+  0        shown
+  2        bad input (an unreadable --since, an unknown --kind, a bad config)
+  70       an internal error
+  130/143  interrupted by SIGINT/SIGTERM`;
 
 const flagsSchema = z.looseObject({
   since: z.string().optional(),

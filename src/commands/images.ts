@@ -16,8 +16,13 @@ COMPOSE_FILE in the app env (default compose.yml), merged and interpolated by do
 
 ${resolveHelp}
 
-Exit: 0 ok · 2 bad input (usage, .env, pin, git version, compose file, interpolation, reference) ·
-      70 internal (e.g. a docker client without 'docker stack config').`,
+Exit status:
+  0        printed
+  2        bad input (usage, bad config, the .env, the pin, the git version, a compose file,
+           interpolation, a reference, a variable too large to hand to 'docker stack config'):
+           nothing resolved
+  70       an internal error (e.g. a docker client without 'docker stack config')
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: resolveOptions,
   async run(ctx, values) {
     const sel = parseFlags("images", resolveSchema, values);

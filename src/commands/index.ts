@@ -67,6 +67,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./prune.js")).pruneCommand,
   },
   {
+    name: "simulate",
+    summary: "replay a CI trace through the prune policy at several disk sizes",
+    load: async () => (await import("./simulate.js")).simulateCommand,
+  },
+  {
     name: "status",
     summary: "disk usage, live leases, last prune, ledger size",
     load: async () => (await import("./status.js")).statusCommand,

@@ -35,8 +35,13 @@ Options:
                    command name and pid)
   --json           print {ok, id, holderPid, expiresAt, ttlMs, renewed} instead of the bare id
 
-Exit status: 0 held (id printed) · 2 usage error, bad config · 4 a prune still held the lock
-after --wait · 70 the lease could not be taken (run dir not usable, flock or sleep missing).
+Exit status:
+  0        held (id printed)
+  2        usage error, bad config
+  4        a prune still held the lock after --wait
+  70       the lease could not be taken (run dir not usable, flock or sleep missing, the id's
+           record belongs to another user)
+  130/143  interrupted by SIGINT/SIGTERM while waiting for a prune
 
 Example:
   id=$(imagekeeper lease acquire --ttl 2h --id "job-$CI_JOB_ID")
@@ -46,8 +51,8 @@ See docs/leases.md.`;
 
 const RELEASE_HELP = `Usage: imagekeeper lease release ID
 
-End a lease taken with \`imagekeeper lease acquire\`: its holder process is stopped (after checking
-that the recorded pid is still that holder) and the lock is released before this command returns.
+End a lease taken with \`imagekeeper lease acquire\`: its holder process is stopped and the lock is
+released before this command returns.
 
 Idempotent: an id that is unknown, already released or expired is reported as a warning and exits
 0, so a cleanup step that runs twice, or after the TTL, does not fail the job. A lease held by
@@ -56,9 +61,17 @@ Idempotent: an id that is unknown, already released or expired is reported as a 
 Options:
   --json   print {ok, id, result: released|expired|not-found}
 
-Exit status: 0 released, or nothing to release · 2 usage error (a malformed id, a run's lease) ·
-70 the holder could not be stopped (e.g. it belongs to another user: release as the user that
-acquired it, or as root).
+Only a process proven to be the lease's holder is ever signalled: the pid, start time and boot id
+recorded, running as the owner of the lease's record, and holding the record and the lease lock
+open. A record alone (anyone in the run dir's group can write one) never makes this command
+signal anything.
+
+Exit status:
+  0        released, or nothing to release
+  2        usage error (a malformed id, a run's lease), bad config
+  70       the holder could not be stopped or not proven to be the holder (e.g. it belongs to
+           another user: release as the user that acquired it, or as root)
+  130/143  interrupted by SIGINT/SIGTERM
 See docs/leases.md.`;
 
 const TTL_MAX_MS = 30 * 86_400_000;

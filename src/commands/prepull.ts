@@ -62,8 +62,14 @@ Pulling:
   --timeout DURATION  deadline for the whole prepull, registry checks included (default 30m)
   --dry-run           ask the registries and print the plan; pull nothing
 
-Exit: 0 every image present or pulled · 1 a pull failed, or the pull quota is too small ·
-      2 bad input (nothing pulled) · 3 Docker daemon unreachable · 130/143 interrupted.`,
+Exit status:
+  0        every image present or pulled
+  1        a pull failed, or the pull quota is too small for the pulls needed
+  2        bad input (usage, bad config, the app .env, the compose files, a variable too large to
+           hand to 'docker stack config'): nothing pulled
+  3        Docker daemon unreachable
+  70       an internal error (e.g. the docker client missing or too old)
+  130/143  interrupted by SIGINT/SIGTERM`,
   options: {
     ...selectionOptions,
     concurrency: { type: "string" },

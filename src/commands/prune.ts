@@ -42,8 +42,13 @@ Options:
              change nothing
   --json     print one JSON document: {outcome, before, after, removed, kept}
 
-Exit: 0 for every outcome (no-pressure, deferred, outside-window, pruned, insufficient),
-2 bad config, 3 Docker daemon unreachable.`;
+Exit status:
+  0        every outcome (no-pressure, deferred, outside-window, pruned, insufficient)
+  2        bad input (usage, bad config)
+  3        Docker daemon unreachable
+  70       an internal error (e.g. the run dir or the state dir not usable, flock missing)
+  130/143  interrupted by SIGINT/SIGTERM: the removal in progress finishes, nothing more is
+           removed`;
 
 const flagsSchema = z.looseObject({ "dry-run": z.boolean().optional(), json: z.boolean().optional() });
 
@@ -204,6 +209,8 @@ async function prune(ctx: CommandContext, opts: { dryRun: boolean; json: boolean
       },
       log,
       signal: ctx.signal,
+      // Removal children hold the lock too, so it outlives no removal (even if we are SIGKILLed).
+      lockFd: ex.lock.fd,
     });
     const reason =
       exec.outcome === "pruned"

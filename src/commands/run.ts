@@ -37,7 +37,7 @@ Exit status:
   CMD's status   CMD ran (128+n if signal n killed it; 126/127 if CMD could not be executed)
   2              usage error (e.g. no CMD after --), bad config
   4              a prune still held the lock after --wait; CMD was not started
-  70             the lease could not be taken (run dir not usable, flock missing)
+  70             the lease could not be taken (run dir not usable, flock or setpriv missing)
   128+n          signal n arrived while waiting; CMD was not started
 
 Environment: IMAGEKEEPER_RUN_DIR (the run dir, default /run/imagekeeper), IMAGEKEEPER_CONFIG.

@@ -17,8 +17,14 @@ const HELP = `Usage: imagekeeper status [--json]
 Shows the filesystem holding Docker's root dir against the prune watermarks, live run leases
 (id, pid, command, since), the last prune's outcome and the bytes it freed (measured), the
 prepull ledger's size, the next opening of prune.window and the last pull quota prepull saw per
-registry (Docker Hub's rate limit). Changes nothing.
-Exit 0, 2 bad config, 3 Docker daemon unreachable.`;
+registry (Docker Hub's rate limit). Changes nothing, signals nothing.
+
+Exit status:
+  0        shown
+  2        bad input (usage, bad config)
+  3        Docker daemon unreachable
+  70       an internal error (e.g. the run dir or the state dir not readable)
+  130/143  interrupted by SIGINT/SIGTERM`;
 
 export const statusSchema = z.strictObject({
   disk: z.strictObject({

@@ -3,6 +3,7 @@
 // The NixOS module renders `services.imagekeeper.settings` into exactly this shape.
 import { z } from "zod";
 import { durationMs } from "../util/duration.js";
+import { sizeBytes } from "../util/size.js";
 
 const percent = z.number().min(1).max(100);
 
@@ -38,9 +39,11 @@ export const prepullSchema = z.strictObject({
 
 export const pruneSchema = z
   .strictObject({
-    highWatermarkPercent: percent.default(85),
-    lowWatermarkPercent: percent.default(70),
-    criticalWatermarkPercent: percent.default(95),
+    // Defaults tuned in the simulator (docs/performance.md): near-full percentages for big disks,
+    // absolute free space for small ones, whichever is stricter.
+    highWatermarkPercent: percent.default(95),
+    lowWatermarkPercent: percent.default(85),
+    criticalWatermarkPercent: percent.default(98),
     minAge: durationMs.prefault("24h"),
     keep: z.array(z.string().min(1)).default([]),
     /** Cron expression whose occurrences open the routine pruning window. */
@@ -57,6 +60,22 @@ export const pruneSchema = z
     beforeRuns: z.boolean().default(true),
     /** How long a gap prune waits for live runs to finish before giving up (the run then proceeds). */
     gapWait: durationMs.prefault("10m"),
+    /**
+     * Absolute thresholds beside the percentages, as nix.conf's min-free/max-free: below minFree
+     * free bytes a prune is due; it then frees until maxFree bytes are free (and usage is below
+     * the low watermark). Null: percentages only. minFree is room for what runs pull while a drain
+     * cannot happen; maxFree room for the runs that waited behind one. docs/prune.md.
+     */
+    minFree: sizeBytes.nullable().default(4 * 1024 ** 3),
+    maxFree: sizeBytes.nullable().default(8 * 1024 ** 3),
+    /**
+     * How long the images of an app's latest prepull stay protected ("reserved"): the time between
+     * a prepull and its deploy, when no container holds them yet.
+     */
+    reservation: durationMs.prefault("15m"),
+  })
+  .refine((p) => p.minFree === null || p.maxFree === null || p.minFree <= p.maxFree, {
+    message: "prune.maxFree must be at least prune.minFree",
   })
   .refine((p) => p.lowWatermarkPercent < p.highWatermarkPercent, {
     message: "prune.lowWatermarkPercent must be below prune.highWatermarkPercent",

@@ -2,10 +2,11 @@
 // made of separate steps). The shared lock and the lease's record are taken here, then handed to
 // a detached holder (holder.ts) that keeps both until release or until the TTL ends; the CLI
 // exits at once.
+import { fstatSync } from "node:fs";
 import { InputError, ToolError } from "../errors.js";
 import { logger } from "../log.js";
-import { closeLockFile } from "./flock.js";
-import { startHolder, stopHolder } from "./holder.js";
+import { closeLockFile, lockFileId } from "./flock.js";
+import { type HolderFiles, startHolder, stopHolder } from "./holder.js";
 import { identityOf, type LeaseFile, readLeaseFile } from "./metadata.js";
 import { discardPrepared, prepareRecord, publishRecord, unlinkIfSame } from "./records.js";
 import { leaseFile } from "./rundir.js";
@@ -59,12 +60,24 @@ export async function acquireLease(
         expiresAt,
       });
     } catch (e) {
-      await stopHolder(holder);
+      // Our own holder, proven the same way as any other: it holds our record and our lock.
+      const own = fstatSync(prepared.fd);
+      const lockId = fstatSync(lock.fd);
+      await stopHolder(holder, {
+        record: { dev: own.dev, ino: own.ino, uid: own.uid },
+        lock: { dev: lockId.dev, ino: lockId.ino },
+      }).catch((stopErr: unknown) =>
+        logger().warn(
+          { pid: holder.pid, err: (stopErr as Error).message },
+          "could not stop the new holder; it ends at its TTL",
+        ),
+      );
       throw e;
     }
-    // Renewal: the new holder already holds the lock, so stopping the old one leaves no gap.
-    if (previous) {
-      await stopHolder(identityOf(previous)).catch((e: unknown) =>
+    // Renewal: the new holder already holds the lock, so stopping the old one leaves no gap. The
+    // old holder must prove itself against the record as it was before we replaced it.
+    if (previous && before) {
+      await stopHolder(identityOf(previous), holderFiles(runDir, before)).catch((e: unknown) =>
         logger().warn(
           { id: opts.id, pid: previous.pid, err: (e as Error).message },
           "renewed, but the previous holder could not be stopped; it ends at its own TTL",
@@ -80,6 +93,16 @@ export async function acquireLease(
 }
 
 export type Released = "released" | "not-found" | "expired";
+
+/** The files a lease's holder must hold open to be signalled (holder.ts, proof.ts). */
+function holderFiles(runDir: string, f: LeaseFile): HolderFiles {
+  const lock = lockFileId(runDir);
+  // No lock file: nothing can prove to hold it, and nothing is signalled.
+  return {
+    record: { dev: f.dev, ino: f.ino, uid: f.uid },
+    lock: lock ?? { dev: -1, ino: -1 },
+  };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -118,13 +141,27 @@ export async function releaseLease(runDir: string, id: string): Promise<Released
       },
     );
   }
-  await stopHolder(identityOf(rec));
+  let outcome: "stopped" | "gone";
+  try {
+    outcome = await stopHolder(identityOf(rec), holderFiles(runDir, f));
+  } catch (e) {
+    // Nothing was signalled. A holder hidden from us (ProtectProc=invisible) that has just ended
+    // is no error: the kernel says whether the record is still held.
+    if (await stillHeld(runDir, id, f.ino)) throw e;
+    outcome = "gone";
+  }
   // Confirm with the kernel: the record's lock goes when the holder's last descriptor closes.
-  for (let i = 0; i < 100 && (await stillHeld(runDir, id, f.ino)); i++) await sleep(20);
+  if (outcome === "stopped")
+    for (let i = 0; i < 100 && (await stillHeld(runDir, id, f.ino)); i++) await sleep(20);
   if (await stillHeld(runDir, id, f.ino)) {
-    throw new ToolError(`lease ${id} is still held after stopping its holder pid ${rec.pid}`, {
-      hint: "Release a lease as the user that acquired it (or as root); check the pid with ps.",
-    });
+    throw new ToolError(
+      outcome === "gone"
+        ? `lease ${id} is held, but not by the process its record names (pid ${rec.pid} is gone); nothing was signalled`
+        : `lease ${id} is still held after stopping its holder pid ${rec.pid}`,
+      {
+        hint: "Release a lease as the user that acquired it (or as root); a lease that cannot be released ends at its TTL. See who holds the record with fuser or lsof.",
+      },
+    );
   }
   unlinkIfSame(leaseFile(runDir, id), f.ino);
   return "released";

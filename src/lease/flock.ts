@@ -4,32 +4,50 @@
 // the lock stays held by imagekeeper's still-open descriptor. The kernel drops it when the last
 // descriptor of that description closes: on close, on exit, on SIGKILL, on OOM kill. Nothing can
 // outlive its holder, and nothing needs cleaning up after a crash. See flock(2), flock(1).
-import { closeSync, constants, fchmodSync, openSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync } from "node:fs";
 import { ToolError } from "../errors.js";
 import { run } from "../exec.js";
+import type { FileId } from "./proc.js";
 import { accessHint, ensureRunDir, LOCK_FILE_MODE, lockFile } from "./rundir.js";
 
 /** flock(1) exits 1 on a conflict with --nonblock and when --wait runs out (its default -E). */
 const CONFLICT_EXIT = 1;
 
 /**
- * Open (creating if needed) the lock file. Read-only is enough for flock(2), so a lock file created
- * by the other user stays usable even under a umask that dropped its group write bit.
+ * Open (creating if needed) the lock file. Read-only is enough for flock(2), and nobody ever writes
+ * it. Never through a symlink: both sides must lock the run dir's own file (O_NOFOLLOW).
  */
 export function openLockFile(runDir: string): number {
   ensureRunDir(runDir);
   const file = lockFile(runDir);
+  const ro = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
   try {
-    const fd = openSync(file, constants.O_RDONLY | constants.O_CREAT | constants.O_EXCL, LOCK_FILE_MODE);
-    fchmodSync(fd, LOCK_FILE_MODE); // undo the umask: the other side's group must open it too
+    const fd = openSync(file, ro | constants.O_CREAT | constants.O_EXCL, LOCK_FILE_MODE);
+    fchmodSync(fd, LOCK_FILE_MODE); // exactly, whatever the umask: the other side's group opens it too
     return fd;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw lockFileError(file, runDir, e);
   }
+  let fd: number;
   try {
-    return openSync(file, constants.O_RDONLY);
+    fd = openSync(file, ro);
   } catch (e) {
     throw lockFileError(file, runDir, e);
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw lockFileError(file, runDir, new Error("not a regular file"));
+  }
+  return fd;
+}
+
+/** The lock file's identity (device and inode), for the holder proof; undefined when missing. */
+export function lockFileId(runDir: string): FileId | undefined {
+  try {
+    const st = lstatSync(lockFile(runDir));
+    return st.isFile() ? { dev: st.dev, ino: st.ino } : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,18 +4,10 @@
 // beside it only say who holds it.
 import { logger } from "../log.js";
 import { closeLockFile, lockFd, openLockFile } from "./flock.js";
-import { stopHolder } from "./holder.js";
-import { identityOf, type LeaseRecord, liveLeaseRecords, readLeaseFile } from "./metadata.js";
+import { type LeaseRecord, liveLeaseRecords } from "./metadata.js";
 import { identify } from "./proc.js";
-import {
-  discardPrepared,
-  type Held,
-  prepareRecord,
-  publishRecord,
-  releaseHeld,
-  unlinkIfSame,
-} from "./records.js";
-import { exclusiveFile, leaseFile } from "./rundir.js";
+import { discardPrepared, type Held, prepareRecord, publishRecord, releaseHeld } from "./records.js";
+import { exclusiveFile } from "./rundir.js";
 
 export interface LeaseInfo {
   id: string;
@@ -30,15 +22,15 @@ export interface LeaseInfo {
 }
 
 export interface ExclusiveLock {
+  /**
+   * The descriptor that holds the lock. Every child that carries out a removal gets it (exec.ts
+   * `fds`, with `runToCompletion`): flock(2) locks belong to the open file description, so the
+   * exclusion lasts while any of them runs, even after this process is SIGKILLed.
+   */
+  fd: number;
+  /** Close our descriptor (and the record): the lock ends once no removal child holds it either. */
   release(): Promise<void>;
 }
-
-/**
- * Slack past expiresAt before listing reaps a holder that is still alive. Normally `sleep TTL`
- * exits on time by itself; this catches only a clock step or a host suspended mid-TTL (sleep
- * counts monotonic time, which stops during suspend).
- */
-const EXPIRY_SLACK_MS = 60_000;
 
 function toInfo(r: LeaseRecord): LeaseInfo {
   return {
@@ -93,6 +85,7 @@ export async function tryExclusive(
   return {
     ok: true,
     lock: {
+      fd,
       async release() {
         if (released) return;
         released = true;
@@ -105,33 +98,13 @@ export async function tryExclusive(
 
 /**
  * Live leases (for status and for the prune's deferral report), oldest first. A lease counts while
- * its holder is the same live process that took it: records of SIGKILLed runs, of expired
- * `lease acquire` holders, or naming a pid since reused by another process are dropped (and
- * removed). An acquired lease whose holder outlived its TTL is ended here.
+ * its record is locked by a live holder: records of SIGKILLed runs, of ended `lease acquire`
+ * holders, or naming a pid since reused count for nothing (and are removed where the run dir's
+ * sticky bit lets us). Reads only: nothing is ever signalled here, whatever a record says. An
+ * acquired lease past its expiresAt whose holder still lives (the host was suspended: `sleep`
+ * counts monotonic time) is still listed, because it still holds the lock; it ends by itself.
  */
 export async function listLeases(runDir: string): Promise<LeaseInfo[]> {
-  const out: LeaseInfo[] = [];
-  for (const rec of await liveLeaseRecords(runDir)) {
-    if (rec.expiresAt !== undefined && Date.parse(rec.expiresAt) + EXPIRY_SLACK_MS < Date.now()) {
-      if (await reapExpired(runDir, rec)) continue;
-    }
-    out.push(toInfo(rec));
-  }
+  const out = (await liveLeaseRecords(runDir)).map(toInfo);
   return out.sort((a, b) => a.since.localeCompare(b.since));
-}
-
-/** End an acquired lease whose holder outlived its TTL; true when it is gone. */
-async function reapExpired(runDir: string, rec: LeaseRecord): Promise<boolean> {
-  try {
-    await stopHolder(identityOf(rec));
-  } catch (e) {
-    logger().warn({ id: rec.id, pid: rec.pid, err: (e as Error).message }, "could not end an expired lease");
-    return false;
-  }
-  // The kernel has the last word (the holder may be invisible to us, e.g. under hidepid).
-  const f = await readLeaseFile(runDir, rec.id);
-  if (f?.held) return false;
-  if (f) unlinkIfSame(leaseFile(runDir, rec.id), f.ino);
-  logger().warn({ id: rec.id, pid: rec.pid, expiresAt: rec.expiresAt }, "ended an expired lease");
-  return true;
 }

@@ -13,7 +13,7 @@ import { exclusiveFile, LEASE_ID_PATTERN, leaseFile, leaseIdOfFile } from "./run
 
 const identityShape = {
   pid: z.number().int().positive(),
-  /** /proc/[pid]/stat start time and the boot id: checked before a holder is killed (proc.ts). */
+  /** /proc/[pid]/stat start time and the boot id: checked before a holder is signalled (proof.ts). */
   startTime: z.number().int().nonnegative(),
   bootId: z.string().min(1),
 };
@@ -50,14 +50,23 @@ export interface LeaseFile {
   /** The validated record, or "invalid" when the file is not a lease record (for this id). */
   rec: LeaseRecord | "invalid";
   held: boolean;
+  dev: number;
   ino: number;
+  /** The record file's owner. */
+  uid: number;
 }
 
 export async function readLeaseFile(runDir: string, id: string): Promise<LeaseFile | undefined> {
   const r = await readRecord(leaseFile(runDir, id));
   if (!r) return undefined;
   const parsed = leaseRecordSchema.safeParse(r.raw);
-  return { rec: parsed.success && parsed.data.id === id ? parsed.data : "invalid", held: r.held, ino: r.ino };
+  return {
+    rec: parsed.success && parsed.data.id === id ? parsed.data : "invalid",
+    held: r.held,
+    dev: r.dev,
+    ino: r.ino,
+    uid: r.uid,
+  };
 }
 
 /**

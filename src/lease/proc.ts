@@ -3,7 +3,7 @@
 // process. (pid, start time in clock ticks since boot, boot id) is: start time cannot repeat for a
 // reused pid within a boot, and the boot id changes on reboot (a run dir outside /run survives
 // one). See proc(5), /proc/[pid]/stat field 22.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 
 export interface ProcStat {
   pid: number;
@@ -84,4 +84,61 @@ export function identify(pid: number): ProcessIdentity | undefined {
 
 export function isAlive(recorded: ProcessIdentity): boolean {
   return isSameLiveProcess(recorded, readProcStat(recorded.pid), bootId());
+}
+
+/** A file as the kernel names it: device and inode. */
+export interface FileId {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Parse the Uid: line of /proc/[pid]/status: real, effective, saved and filesystem uid.
+ * Undefined when the line is missing or malformed.
+ */
+export function parseStatusUids(text: string): number[] | undefined {
+  const m = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/m.exec(text);
+  return m ? m.slice(1, 5).map(Number) : undefined;
+}
+
+/** What /proc shows of a process, for deciding whether it may be signalled (proof.ts). */
+export interface ProcView {
+  stat: ProcStat;
+  /** Real, effective, saved and filesystem uid. */
+  uids: number[];
+  /** The files its descriptors refer to; undefined when /proc/[pid]/fd is not readable to us. */
+  open: FileId[] | undefined;
+}
+
+/**
+ * Read a process's stat, uids and open files. Undefined when it is gone or hidden from us
+ * (another user's process under ProtectProc=invisible or hidepid=). Its descriptors are readable
+ * only to its own user and to root (ptrace access mode, proc(5)): `open` is undefined otherwise.
+ */
+export function viewProcess(pid: number): ProcView | undefined {
+  const stat = readProcStat(pid);
+  if (!stat) return undefined;
+  let uids: number[] | undefined;
+  try {
+    uids = parseStatusUids(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!uids) return undefined;
+  let open: FileId[] | undefined;
+  try {
+    open = [];
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        // stat(2) of the magic link is the open file itself, deleted or renamed since or not.
+        const st = statSync(`/proc/${pid}/fd/${fd}`);
+        open.push({ dev: st.dev, ino: st.ino });
+      } catch {
+        // closed in between: not one of the files we look for
+      }
+    }
+  } catch {
+    open = undefined;
+  }
+  return { stat, uids, open };
 }

@@ -54,7 +54,7 @@ export async function prepareRecord(file: string): Promise<Prepared> {
     });
   }
   try {
-    fchmodSync(fd, META_FILE_MODE); // undo the umask: group members read it and replace it
+    fchmodSync(fd, META_FILE_MODE); // exactly, whatever the umask: group members read it
     const r = await lockFd(fd, "exclusive");
     if (r !== "locked") throw new ToolError(`could not lock the new record ${tmp}`);
     return { tmp, fd, ino: fstatSync(fd).ino };
@@ -68,7 +68,19 @@ export async function prepareRecord(file: string): Promise<Prepared> {
 /** Fill the prepared file and move it into place (atomically: readers see it whole or not at all). */
 export function publishRecord(p: Prepared, file: string, data: unknown): Held {
   writeSync(p.fd, `${JSON.stringify(data)}\n`, 0);
-  renameSync(p.tmp, file);
+  try {
+    renameSync(p.tmp, file);
+  } catch (e) {
+    // The run dir is sticky: a file of another user's cannot be replaced (EPERM).
+    const dir = path.dirname(file);
+    throw new ToolError(`cannot publish the lease record ${file}: ${(e as Error).message}`, {
+      hint:
+        (e as NodeJS.ErrnoException).code === "EPERM"
+          ? `${file} belongs to another user: choose another lease id (ids are per user in a sticky run dir).`
+          : accessHint(dir),
+      cause: e,
+    });
+  }
   return { file, fd: p.fd, ino: p.ino };
 }
 
@@ -109,19 +121,28 @@ export interface ReadRecord {
   raw: unknown;
   /** Some live process holds the record's lock. */
   held: boolean;
+  dev: number;
   ino: number;
+  /** The file's owner: the only user whose processes it may name for a signal (proof.ts). */
+  uid: number;
 }
 
-/** Read a record and whether it is held; undefined when there is no such file. */
+/**
+ * Read a record and whether it is held; undefined when there is no such file, or when it is not a
+ * plain file of its own (a symlink or a hard link planted in the run dir is no record).
+ */
 export async function readRecord(file: string): Promise<ReadRecord | undefined> {
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ELOOP") return undefined;
     throw e;
   }
   try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.nlink > 1) return undefined;
     const text = readFileSync(fd, "utf8");
     let raw: unknown = null;
     try {
@@ -130,7 +151,7 @@ export async function readRecord(file: string): Promise<ReadRecord | undefined> 
       // Not JSON: reported as null; the lock still says whether anyone holds it.
     }
     const r = await lockFd(fd, "shared");
-    return { raw, held: r === "busy", ino: fstatSync(fd).ino };
+    return { raw, held: r === "busy", dev: st.dev, ino: st.ino, uid: st.uid };
   } finally {
     closeSync(fd);
   }

@@ -3,7 +3,6 @@
 // across runs: each run is a short process) and rewrites the .prom file atomically, so the
 // collector never reads half a file. Metrics never fail the command that records them: a problem is
 // logged as a warning. Names and meanings are listed in docs/operations.md.
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
@@ -206,7 +205,8 @@ async function update(config: Config, change: (s: MetricsState) => MetricsState)
     await withFileLock(path.join(config.stateDir, "metrics.lock"), () => {
       const next = change(readMetrics(config.stateDir));
       writeFileAtomic(metricsStatePath(config.stateDir), `${JSON.stringify(next)}\n`, 0o664);
-      mkdirSync(path.dirname(textfile), { recursive: true });
+      // Both users write it (prepull as the runner, prune as the service): group-shared.
+      ensureSharedDir(path.dirname(textfile));
       writeFileAtomic(textfile, renderTextfile(next), 0o644);
     });
   } catch (e) {

@@ -34,6 +34,8 @@ export interface ImageArrival {
   id: string;
   ref?: string | undefined;
   how: "pull" | "tag" | "build" | "load" | "import";
+  /** Its size in bytes, if the observer knows it. */
+  sizeBytes?: number | undefined;
 }
 
 /** How a prepull chose the recipe version it resolved (issue 9: as abra chooses it). */
@@ -58,6 +60,8 @@ export interface NeedSet {
 export interface Sighting {
   at: number;
   present: readonly string[];
+  /** Sizes in bytes by image ID, for the images whose size the lister knows (docker's Size). */
+  sizes?: Readonly<Record<string, number>>;
 }
 
 /** One change to the ledger: any mix of observations, applied together under the ledger's lock. */

@@ -1,15 +1,17 @@
 // Carries a prune plan out, and only it: the dangling step first (`docker image prune` without
 // --all, or one by one when that command would take a protected image), build cache when
 // configured, a re-measure, then removable images in plan order, one (or `prune.chunkSize`) at a
-// time, measuring the filesystem after each and stopping as soon as usage is below the low
-// watermark. Never --force, never --all, never containers or volumes. Just before each removal the
-// daemon is asked again what containers and services use: an image that became used since the plan
-// is skipped, and a removal the daemon refuses (a container appeared in between) is logged and
+// time, measuring the filesystem after each and stopping as soon as the target is reached (usage
+// below the low watermark and `prune.maxFree` free, with room for the caller's incoming bytes).
+// Never --force, never --all, never containers or volumes. Just before each removal the daemon is
+// asked again what containers and services use: an image that became used since the plan is
+// skipped, and a removal the daemon refuses (a container appeared in between) is logged and
 // skipped, never retried with force.
 import type { Logger } from "pino";
 import { CONFIRM, type Docker, dockerArgs } from "../docker/cli.js";
+import type { RunOptions } from "../exec.js";
 import { formatBytes } from "../util/duration.js";
-import { type DiskUsage, roundPercent } from "./measure.js";
+import { type DiskUsage, reachedTarget, roundPercent } from "./measure.js";
 import { type PlannedImage, type PruneConfig, type PrunePlan, reasonText } from "./plan.js";
 
 export interface ExecuteDeps {
@@ -23,7 +25,15 @@ export interface ExecuteDeps {
    */
   protectionNow(): Promise<(img: PlannedImage) => string | null>;
   log: Logger;
+  /** Stops the prune between removals; a removal already started always runs to its end. */
   signal?: AbortSignal;
+  /**
+   * The prune lock's descriptor (ExclusiveLock.fd). Every removal child (`docker image prune`,
+   * `image rm`, `builder prune`) inherits it and is never killed (exec.ts `runToCompletion`): the
+   * daemon carries a removal out even when its client dies, so the lock must last until the
+   * daemon has answered, even if imagekeeper is SIGKILLed.
+   */
+  lockFd?: number;
 }
 
 export interface Removed {
@@ -73,6 +83,13 @@ export async function executePlan(
   const checkAbort = () => {
     if (deps.signal?.aborted) throw deps.signal.reason;
   };
+  /** How every removal runs: holding the prune lock, to its end (see ExecuteDeps.lockFd). */
+  const removal = (timeoutMs: number, input?: string): RunOptions => ({
+    timeoutMs,
+    runToCompletion: true,
+    ...(deps.lockFd !== undefined ? { fds: [deps.lockFd] } : {}),
+    ...(input !== undefined ? { input } : {}),
+  });
 
   /** Remove a group with one `docker image rm`, then see which of them are really gone. */
   const removeGroup = async (group: PlannedImage[]): Promise<void> => {
@@ -97,10 +114,8 @@ export async function executePlan(
         `removing ${img.ref} (${formatBytes(img.sizeBytes)}): ${reasonText(img)}`,
       );
     const before = await deps.measure();
-    const r = await deps.docker.run(
-      dockerArgs.imageRm(go.flatMap((g) => g.rmArgs)),
-      deps.signal ? { timeoutMs: RM_TIMEOUT_MS, signal: deps.signal } : { timeoutMs: RM_TIMEOUT_MS },
-    );
+    checkAbort();
+    const r = await deps.docker.run(dockerArgs.imageRm(go.flatMap((g) => g.rmArgs)), removal(RM_TIMEOUT_MS));
     checkAbort();
     const after = await deps.measure();
     const gone: PlannedImage[] = [];
@@ -136,11 +151,7 @@ export async function executePlan(
       { step: "dangling", method: "image-prune", images: danglingItems.map((d) => d.ref) },
       `removing dangling images older than prune.minAge: ${plan.dangling.why}`,
     );
-    const r = await deps.docker.run(dockerArgs.danglingPrune(cfg.minAge), {
-      input: CONFIRM,
-      timeoutMs: PRUNE_TIMEOUT_MS,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
+    const r = await deps.docker.run(dockerArgs.danglingPrune(cfg.minAge), removal(PRUNE_TIMEOUT_MS, CONFIRM));
     checkAbort();
     if (r.exitCode !== 0)
       log.warn(
@@ -167,11 +178,7 @@ export async function executePlan(
   }
   if (cfg.buildCache) {
     log.info({ step: "build-cache" }, "removing build cache unused for longer than prune.minAge");
-    const r = await deps.docker.run(dockerArgs.builderPrune(cfg.minAge), {
-      input: CONFIRM,
-      timeoutMs: PRUNE_TIMEOUT_MS,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
+    const r = await deps.docker.run(dockerArgs.builderPrune(cfg.minAge), removal(PRUNE_TIMEOUT_MS, CONFIRM));
     checkAbort();
     if (r.exitCode !== 0)
       log.warn({ step: "build-cache", stderr: r.stderr.trim() }, "docker builder prune failed");
@@ -187,7 +194,7 @@ export async function executePlan(
   // 3. Tagged images in plan order until below the low watermark.
   for (let i = 0; i < taggedItems.length;) {
     checkAbort();
-    if (now.usedPercent < cfg.lowWatermarkPercent) {
+    if (reachedTarget(now, cfg, plan.incomingBytes)) {
       notNeeded.push(...taggedItems.slice(i));
       break;
     }
@@ -197,6 +204,6 @@ export async function executePlan(
     now = await deps.measure();
   }
 
-  const outcome = now.usedPercent < cfg.lowWatermarkPercent ? "pruned" : "insufficient";
+  const outcome = reachedTarget(now, cfg, plan.incomingBytes) ? "pruned" : "insufficient";
   return { outcome, after: now, freedBytes: now.freeBytes - start.freeBytes, removed, skipped, notNeeded };
 }

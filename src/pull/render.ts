@@ -1,6 +1,6 @@
 // Showing a prepull: a line per image as it finishes (readable on a TTY, pino log records
 // otherwise, which journald and CI keep), and a summary. The --json document is the report itself.
-import { logger } from "../log.js";
+import { human, logger } from "../log.js";
 import { formatDuration } from "../util/duration.js";
 import { HINTS } from "./classify.js";
 import type { PlannedImage } from "./plan.js";
@@ -36,7 +36,8 @@ export function reportResult(r: ImageResult, tty: boolean, write: (s: string) =>
   const fields = { ref, service, file, action, attempts, durationMs, errorClass, error, id, digest };
   if (action === "failed")
     logger().error({ ...fields, hint: errorClass ? HINTS[errorClass] : undefined }, "image failed");
-  else if (warning) logger().warn({ ...fields, warning }, `image ${action}, with a warning`);
+  else if (warning)
+    logger().warn(human({ ...fields, warning }, ["ref", "warning"]), `image ${action}, with a warning`);
   else logger().info(fields, `image ${action}`);
 }
 

@@ -26,6 +26,7 @@ import { which } from "../util/which.js";
 import { abraShVars, parseAbraSh } from "./abraSh.js";
 import { type AppEnv, deployEnv, readAppEnv, recipeName } from "./appEnv.js";
 import { checkComposeFiles, composeFileList } from "./composeFiles.js";
+import { checkExecEnv } from "./envLimits.js";
 import { existsAtRef, materializeAtRef, readAtRevision } from "./gitRef.js";
 import { parsePin } from "./pin.js";
 import {
@@ -226,6 +227,7 @@ async function resolveServices(
   contents: Map<string, string>,
   env: AppEnv,
 ): Promise<ServiceImage[]> {
+  checkExecEnv(env, dockerPath ?? o.docker, dockerArgs.stackConfig(files)); // E2BIG is bad input
   // By absolute path: the child gets no PATH (only the app env), and must be the client we hashed.
   const r = await run(dockerPath ?? o.docker, dockerArgs.stackConfig(files), {
     cwd: workDir,

@@ -21,6 +21,8 @@ import { readStateFile } from "./stateFile.js";
 
 /** Use times kept per image: enough to estimate its usual gap. */
 export const MAX_USES = 32;
+/** Prepull times kept per app+role need set. */
+export const MAX_RUNS = 12;
 /** Names remembered per image. */
 export const MAX_REFS = 8;
 /** App+role last uses remembered per image. */
@@ -46,6 +48,8 @@ export const imageEntrySchema = z.object({
   gone: ms.nullable(),
   /** Last use per user key ("app|role" or "app", src/model/use.ts userKey). */
   by: z.record(z.string(), ms),
+  /** Its size when last listed or pulled (for `imagekeeper simulate --from-ledger`), if known. */
+  size: ms.optional(),
 });
 export type ImageEntry = z.output<typeof imageEntrySchema>;
 
@@ -57,6 +61,12 @@ export const needSetSchema = z.object({
   version: z.string().nullable(),
   versionSource: z.enum(["pinned", "ref", "chaos", "working-tree"]),
   images: z.array(z.object({ ref: z.string(), id: z.string().nullable() })),
+  /**
+   * This app+role's prepull times, ascending (at most MAX_RUNS, a minute apart at least): its
+   * rhythm, from which prune predicts when the images it needs are needed next. Absent in ledgers
+   * written before it existed.
+   */
+  runs: z.array(ms).default([]),
 });
 
 export const ledgerSchema = z.object({
@@ -131,6 +141,7 @@ export function fromV1(v1: z.output<typeof v1Schema>): Ledger {
       version: r.ref,
       versionSource: r.ref ? "ref" : "working-tree",
       images: r.images.map((ref) => ({ ref, id: idOf.get(ref) ?? null })),
+      runs: [t(r.lastPrepull)],
     };
   }
   return l;
@@ -157,16 +168,41 @@ export function compactUses(uses: readonly number[]): number[] {
   return out.slice(-MAX_USES);
 }
 
-function entryFor(l: Ledger, id: string, at: number): ImageEntry {
-  return (l.images[id] ??= {
-    refs: [],
-    uses: [],
-    arrived: null,
-    firstSeen: at,
-    lastSeen: at,
-    gone: null,
-    by: {},
-  });
+/**
+ * The ledger being changed: copy-on-write over the input, which is never mutated. Only entries a
+ * change touches are copied, so a change costs what it touches, not the ledger's size (the
+ * simulator applies tens of thousands of changes to one ledger).
+ */
+class Draft {
+  readonly l: Ledger;
+  private readonly copied = new Set<string>();
+  /** `inPlace`: change `base` itself (applyChangeInPlace). */
+  constructor(
+    base: Ledger,
+    private readonly inPlace = false,
+  ) {
+    this.l = inPlace ? base : { version: 2, images: { ...base.images }, needs: { ...base.needs } };
+  }
+
+  /** The entry for `id`, writable; created first seen at `at` when missing. */
+  entry(id: string, at: number): ImageEntry {
+    const e = this.l.images[id];
+    if (!e) {
+      this.copied.add(id);
+      return (this.l.images[id] = {
+        refs: [],
+        uses: [],
+        arrived: null,
+        firstSeen: at,
+        lastSeen: at,
+        gone: null,
+        by: {},
+      });
+    }
+    if (this.inPlace || this.copied.has(id)) return e;
+    this.copied.add(id);
+    return (this.l.images[id] = { ...e, refs: [...e.refs], uses: [...e.uses], by: { ...e.by } });
+  }
 }
 
 function addRef(e: ImageEntry, ref: string | undefined): void {
@@ -183,8 +219,8 @@ function capUsers(by: Record<string, number>): Record<string, number> {
   );
 }
 
-function applyUse(l: Ledger, u: ImageUse, at: number): void {
-  const e = entryFor(l, u.id, at);
+function applyUse(d: Draft, u: ImageUse, at: number): void {
+  const e = d.entry(u.id, at);
   e.uses = compactUses([...e.uses, at]);
   addRef(e, u.ref);
   e.lastSeen = Math.max(e.lastSeen, at);
@@ -196,8 +232,9 @@ function applyUse(l: Ledger, u: ImageUse, at: number): void {
   }
 }
 
-function applyArrival(l: Ledger, a: ImageArrival, at: number): void {
-  const e = entryFor(l, a.id, at);
+function applyArrival(d: Draft, a: ImageArrival, at: number): void {
+  const e = d.entry(a.id, at);
+  if (a.sizeBytes !== undefined) e.size = a.sizeBytes;
   e.arrived = Math.max(e.arrived ?? 0, at);
   addRef(e, a.ref);
   e.lastSeen = Math.max(e.lastSeen, at);
@@ -209,14 +246,34 @@ function applyNeeds(l: Ledger, n: NeedSet, at: number): void {
   const prev = l.needs[k];
   // An older set never replaces a newer one (two prepulls finishing out of order).
   if (prev && prev.at > at) return;
-  l.needs[k] = { ...n, at, images: n.images.map((i) => ({ ref: i.ref, id: i.id })) };
+  l.needs[k] = {
+    at,
+    app: n.app,
+    role: n.role,
+    recipe: n.recipe,
+    version: n.version,
+    versionSource: n.versionSource,
+    images: n.images.map((i) => ({ ref: i.ref, id: i.id })),
+    runs: compactUses([...(prev?.runs ?? []), at]).slice(-MAX_RUNS),
+  };
 }
+
+/** Does the entry hold a time after `now` (recorded before the clock stepped back)? */
+function holdsFuture(e: ImageEntry, now: number): boolean {
+  for (const u of e.uses) if (u > now) return true;
+  if ((e.arrived ?? 0) > now || e.lastSeen > now || e.firstSeen > now) return true;
+  for (const k in e.by) if (e.by[k]! > now) return true;
+  return false;
+}
+
+/** Ledgers known to hold no time after the given one (every change clamps to its `now`). */
+const settledAt = new WeakMap<Ledger, number>();
 
 /**
  * Pure: the ledger after `change`, observed at `now`. Times after `now` are clamped to it (a clock
  * stepped back must not leave uses in the future, which would make an image look needed forever).
  * Then the ledger is compacted: images gone for longer than the horizon, and app+role sets older
- * than it, are forgotten.
+ * than it, are forgotten. The input is not changed.
  */
 export function applyChange(
   ledger: Ledger,
@@ -224,37 +281,71 @@ export function applyChange(
   now: number,
   opts: LedgerOptions = {},
 ): Ledger {
+  return apply(new Draft(ledger), ledger, change, now, opts);
+}
+
+/**
+ * `applyChange` for the sole owner of a ledger in memory (the simulator): the same change, made to
+ * `ledger` itself, which is returned.
+ */
+export function applyChangeInPlace(
+  ledger: Ledger,
+  change: LedgerChange,
+  now: number,
+  opts: LedgerOptions = {},
+): Ledger {
+  return apply(new Draft(ledger, true), ledger, change, now, opts);
+}
+
+function apply(d: Draft, base: Ledger, change: LedgerChange, now: number, opts: LedgerOptions): Ledger {
   const horizon = opts.horizonMs ?? DEFAULT_HORIZON_MS;
   const clamp = (t: number) => Math.max(0, Math.min(t, now));
-  const l: Ledger = structuredClone(ledger);
-  for (const a of change.arrivals ?? []) applyArrival(l, a, clamp(a.at));
-  for (const u of change.uses ?? []) applyUse(l, u, clamp(u.at));
+  const settled = settledAt.get(base);
+  const l = d.l;
+  // Clock safety for what was recorded before a step back: nothing stays in the future. (Skipped
+  // when this ledger came from a change at or before `now`: everything in it is clamped already.)
+  // First, so that a need set from "the future" cannot refuse every newer one.
+  if (settled === undefined || settled > now) {
+    for (const id in l.images) {
+      if (!holdsFuture(l.images[id]!, now)) continue;
+      const e = d.entry(id, now);
+      e.uses = compactUses(e.uses.map(clamp));
+      if (e.arrived !== null && e.arrived > now) e.arrived = now;
+      if (e.lastSeen > now) e.lastSeen = now;
+      if (e.firstSeen > now) e.firstSeen = now;
+      for (const [k, t] of Object.entries(e.by)) if (t > now) e.by[k] = now;
+    }
+    for (const k in l.needs) {
+      const n = l.needs[k]!;
+      if (n.at > now || n.runs.some((t) => t > now))
+        l.needs[k] = { ...n, at: clamp(n.at), runs: compactUses(n.runs.map(clamp)) };
+    }
+  }
+  for (const a of change.arrivals ?? []) applyArrival(d, a, clamp(a.at));
+  for (const u of change.uses ?? []) applyUse(d, u, clamp(u.at));
   for (const n of change.needs ?? []) applyNeeds(l, n, clamp(n.at));
   if (change.sighting) {
     const at = clamp(change.sighting.at);
     const present = new Set(change.sighting.present);
     for (const id of present) {
-      const e = entryFor(l, id, at);
+      const e = d.entry(id, at);
       e.lastSeen = Math.max(e.lastSeen, at);
       e.gone = null;
+      const size = change.sighting.sizes?.[id];
+      if (size !== undefined) e.size = size;
     }
-    for (const [id, e] of Object.entries(l.images)) if (!present.has(id)) e.gone ??= at;
+    for (const id in l.images) if (!present.has(id) && l.images[id]!.gone === null) d.entry(id, at).gone = at;
   }
   for (const g of change.gone ?? []) {
     const e = l.images[g.id];
-    if (e) e.gone ??= clamp(g.at);
+    if (e && e.gone === null) d.entry(g.id, 0).gone = clamp(g.at);
   }
-  // Clock safety for what was recorded before a step back: nothing stays in the future.
-  for (const e of Object.values(l.images)) {
-    if (e.uses.some((u) => u > now)) e.uses = compactUses(e.uses.map(clamp));
-    if (e.arrived !== null && e.arrived > now) e.arrived = now;
-    if (e.lastSeen > now) e.lastSeen = now;
-    if (e.firstSeen > now) e.firstSeen = now;
-    for (const [k, t] of Object.entries(e.by)) if (t > now) e.by[k] = now;
+  for (const id in l.images) {
+    const gone = l.images[id]!.gone;
+    if (gone !== null && now - gone > horizon) delete l.images[id];
   }
-  for (const [id, e] of Object.entries(l.images))
-    if (e.gone !== null && now - e.gone > horizon) delete l.images[id];
-  for (const [k, n] of Object.entries(l.needs)) if (now - n.at > horizon) delete l.needs[k];
+  for (const k in l.needs) if (now - l.needs[k]!.at > horizon) delete l.needs[k];
+  settledAt.set(l, now);
   return l;
 }
 

@@ -29,7 +29,7 @@ interface Ran {
 }
 
 function ik(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Ran {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(process.execPath, ["--", BIN, ...args], {
     input: opts.input ?? "",
     env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "debug", ...opts.env },
     encoding: "utf8",

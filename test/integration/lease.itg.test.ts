@@ -1,7 +1,7 @@
 // Run leases end to end: the bundled CLI (`run`, `lease acquire`, `lease release`) as real
 // processes against the library the prune codes against (tryExclusive, listLeases), called here
 // in-process. Real flock(2) locks, real signals, real SIGKILLs; no Docker needed.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   chownSync,
@@ -21,6 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { type ExclusiveLock, listLeases, tryExclusive } from "../../src/lease/lease.js";
 import { identify, readProcStat } from "../../src/lease/proc.js";
 import { bundleScript } from "../support/bundle.js";
+import { rng, seedFrom } from "../support/random.js";
 
 const bin = inject("imagekeeperBin");
 const root = mkdtempSync(path.join(tmpdir(), "iklease-"));
@@ -71,7 +72,8 @@ function spawnNode(args: string[], runDir: string): Cli {
   return { child, pid: child.pid, stdout: () => out, stderr: () => err, done };
 }
 
-const cli = (args: string[], runDir: string) => spawnNode([bin, ...args], runDir);
+// As the launchers start it: `--` keeps an `--env-file` of ours from being Node's (nodejs/node#54232).
+const cli = (args: string[], runDir: string) => spawnNode(["--", bin, ...args], runDir);
 
 let dirCount = 0;
 function newRunDir(): string {
@@ -255,14 +257,15 @@ describe("imagekeeper run", () => {
     expect(d.stdout).toBe("");
   });
 
-  it("creates the run dir setgid and group-writable, lock and records group-accessible", async () => {
+  it("creates the run dir (and its missing parent) sticky, setgid and group-writable, lock and records group-readable", async () => {
     const rd = newRunDir();
     const r = cli(["run", "--", "sleep", "30"], rd);
     await until("the lease", async () => (await listLeases(rd)).length === 1);
-    expect(statSync(rd).mode & 0o7777).toBe(0o2770);
-    expect(statSync(path.join(rd, "lease.lock")).mode & 0o777).toBe(0o660);
+    expect(statSync(rd).mode & 0o7777).toBe(0o3770);
+    expect(statSync(path.dirname(rd)).mode & 0o7777).toBe(0o3770);
+    expect(statSync(path.join(rd, "lease.lock")).mode & 0o777).toBe(0o440);
     const rec = readdirSync(rd).find((f) => f.startsWith("lease.run-"));
-    expect(statSync(path.join(rd, rec!)).mode & 0o777).toBe(0o664);
+    expect(statSync(path.join(rd, rec!)).mode & 0o777).toBe(0o640);
     r.child.kill("SIGTERM");
     await r.done;
   });
@@ -276,7 +279,7 @@ describe("imagekeeper lease acquire / release", () => {
     const t0 = Date.now();
     const acq = spawn(
       "sh",
-      ["-c", `id=$("${process.execPath}" "${bin}" lease acquire --id job-1 --ttl 1m); echo "$id"`],
+      ["-c", `id=$("${process.execPath}" -- "${bin}" lease acquire --id job-1 --ttl 1m); echo "$id"`],
       {
         env: { ...process.env, IMAGEKEEPER_RUN_DIR: rd, IMAGEKEEPER_CONFIG: configFile },
         stdio: ["ignore", "pipe", "pipe"],
@@ -382,7 +385,7 @@ describe("permissions: a runner and a prune service as two users sharing a group
     const argv = ["--reuid", String(uid), "--regid", String(uid), "--groups", String(GROUP), "--"];
     const child = spawn(
       "setpriv",
-      [...argv, "sh", "-c", 'umask 077; exec "$@"', "sh", process.execPath, ...args],
+      [...argv, "sh", "-c", 'umask 077; exec "$@"', "sh", process.execPath, "--", ...args],
       {
         env: { ...process.env, IMAGEKEEPER_RUN_DIR: rd, IMAGEKEEPER_CONFIG: configFile, HOME: "/" },
         stdio: ["ignore", "pipe", "pipe"],
@@ -403,19 +406,27 @@ describe("permissions: a runner and a prune service as two users sharing a group
     return { child, pid: child.pid!, stdout: () => out, stderr: () => err, done };
   }
 
+  /** Run a plain command as `uid` (with the shared group); its exit status. */
+  const shAs = (uid: number, script: string) =>
+    spawnSync(
+      "setpriv",
+      ["--reuid", String(uid), "--regid", String(uid), "--groups", String(GROUP), "--", "sh", "-c", script],
+      { encoding: "utf8" },
+    ).status;
+
   it.skipIf(!isRoot)(
-    "shares leases both ways through the setgid run dir, whoever creates the files",
+    "shares leases both ways through the setgid, sticky run dir, whoever creates the files",
     async () => {
       // The other users must reach the bundles and the config.
       chmodSync(root, 0o755);
       const ik = path.join(root, "ik-shared.mjs");
       copyFileSync(bin, ik);
       chmodSync(ik, 0o755);
-      // As systemd-tmpfiles would make the parent: root-owned, the shared group, setgid.
+      // As systemd-tmpfiles would make the parent: root-owned, the shared group, setgid, sticky.
       const parent = path.join(root, "shared");
       mkdirSync(parent);
       chownSync(parent, 0, GROUP);
-      chmodSync(parent, 0o2770);
+      chmodSync(parent, 0o3770);
       const log = path.join(root, "shared.log");
       writeFileSync(log, "");
       chmodSync(log, 0o666);
@@ -432,16 +443,30 @@ describe("permissions: a runner and a prune service as two users sharing a group
         () => existsSync(rd) && readdirSync(rd).some((f) => f.startsWith("lease.run-")),
       );
       expect(statSync(rd)).toMatchObject({ uid: RUNNER, gid: GROUP });
-      expect(statSync(rd).mode & 0o7777).toBe(0o2770);
-      expect(statSync(path.join(rd, "lease.lock"))).toMatchObject({ uid: RUNNER, gid: GROUP });
-      expect(statSync(path.join(rd, "lease.lock")).mode & 0o777).toBe(0o660);
+      expect(statSync(rd).mode & 0o7777).toBe(0o3770);
+      const lock = path.join(rd, "lease.lock");
+      expect(statSync(lock)).toMatchObject({ uid: RUNNER, gid: GROUP });
+      expect(statSync(lock).mode & 0o777).toBe(0o440);
       expect((await prune(rd).done).stdout).toBe("deferred\n");
       expect((await list(rd)).map((l: { pid: number }) => l.pid)).toEqual([run.pid]);
-      // SIGKILL the runner: the prune service gets in and clears the runner's stale record.
+      // The sticky bit: the other member can neither delete nor replace the lock or the record.
+      const [record] = readdirSync(rd).filter((f) => f.endsWith(".json"));
+      const lockIno = statSync(lock).ino;
+      expect(shAs(PRUNER, `rm -f "${lock}"`)).not.toBe(0);
+      expect(shAs(PRUNER, `touch "${rd}/x" && mv -f "${rd}/x" "${lock}"`)).not.toBe(0);
+      expect(shAs(PRUNER, `rm -f "${rd}/${record}"`)).not.toBe(0);
+      expect(statSync(lock).ino).toBe(lockIno);
+      // Nor write the other's record (0640).
+      expect(shAs(PRUNER, `echo '{}' > "${rd}/${record}"`)).not.toBe(0);
+      // SIGKILL the runner: the prune service gets in. The runner's stale record stays (only its
+      // owner may remove it) and counts for nothing.
       process.kill(run.pid, "SIGKILL");
       await run.done;
       expect((await prune(rd).done).stdout).toBe("ok\n");
       expect(await list(rd)).toEqual([]);
+      expect(readdirSync(rd).filter((f) => f.endsWith(".json"))).toEqual([record]);
+      // The runner's own next listing clears it.
+      expect((await asUser(RUNNER, rd, [actor, "list", rd]).done).stdout).toBe("[]\n");
       expect(readdirSync(rd).filter((f) => f.endsWith(".json"))).toEqual([]);
 
       // The prune service comes first in a fresh dir; the runner uses what it created.
@@ -458,6 +483,20 @@ describe("permissions: a runner and a prune service as two users sharing a group
       expect(foreign.stderr).toContain("as the user that acquired it");
       expect((await asUser(RUNNER, rd2, [ik, "lease", "release", "shared-1"]).done).code).toBe(0);
       expect((await prune(rd2).done).stdout).toBe("ok\n");
+
+      // As docs/leases.md recommends: the run dir and lease.lock made by root (systemd-tmpfiles).
+      // Then no member can delete the lock, not even the first one to use it.
+      const rd3 = path.join(root, "tmpfiles");
+      mkdirSync(rd3);
+      chownSync(rd3, 0, GROUP);
+      chmodSync(rd3, 0o3770);
+      writeFileSync(path.join(rd3, "lease.lock"), "");
+      chownSync(path.join(rd3, "lease.lock"), 0, GROUP);
+      chmodSync(path.join(rd3, "lease.lock"), 0o440);
+      expect((await asUser(RUNNER, rd3, [ik, "run", "--", "true"]).done).code).toBe(0);
+      expect((await prune(rd3).done).stdout).toBe("ok\n");
+      for (const who of [RUNNER, PRUNER]) expect(shAs(who, `rm -f "${rd3}/lease.lock"`)).not.toBe(0);
+      expect(existsSync(path.join(rd3, "lease.lock"))).toBe(true);
     },
   );
 });
@@ -544,18 +583,6 @@ describe("stale records", () => {
 
 // ---- the race: hundreds of runs and prunes, some SIGKILLed, never overlapping ----
 
-/** mulberry32: small, seedable, good enough to vary a schedule. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Check the log: each line is "E|X P|R name" (enter/exit while holding) or "K name" (the driver,
  * just before it SIGKILLed that actor). Appends to one O_APPEND file are totally ordered, and every
@@ -619,7 +646,7 @@ describe("runs and prunes never overlap", () => {
   });
 
   it("holds under a seeded random schedule", async () => {
-    const seed = Number(process.env.LEASE_RACE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const seed = seedFrom("LEASE_RACE_SEED");
     const rand = rng(seed);
     const rd = newRunDir();
     const log = path.join(root, `race-${seed}.log`);
@@ -730,5 +757,5 @@ describe("runs and prunes never overlap", () => {
     const lock = await mustLock(rd);
     await lock.release();
     expect(await listLeases(rd)).toEqual([]);
-  }, 120_000);
+  }, 300_000); // generous: its assertions are on log order, never on time; a loaded machine is slow
 });

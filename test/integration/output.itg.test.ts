@@ -132,7 +132,7 @@ describe("the journal: JOURNAL_STREAM names the file stderr writes to", () => {
     const otherFd = openSync(`${file}.other`, "w");
     try {
       const st = fstatSync(journal === "self" ? fd : otherFd);
-      const r = spawnSync(process.execPath, [bin, ...args], {
+      const r = spawnSync(process.execPath, ["--", bin, ...args], {
         env: { ...process.env, ...env(extra), JOURNAL_STREAM: `${st.dev}:${st.ino}` },
         stdio: ["ignore", "pipe", fd],
         encoding: "utf8",

@@ -70,7 +70,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 function cli(args: string[], extra: Record<string, string> = {}): Cli {
-  const r = spawnSync(process.execPath, [bin, ...args], {
+  const r = spawnSync(process.execPath, ["--", bin, ...args], {
     env: env(extra),
     encoding: "utf8",
     timeout: 170_000,
@@ -88,7 +88,16 @@ function writeConfig(prune: Record<string, unknown>): void {
   writeFileSync(
     configFile,
     JSON.stringify({
-      prune: { minAge: "1h", keep: ["*/keep/traefik:*"], chunkSize: 1, ...prune },
+      // Percentages only: the default absolute thresholds (minFree 4GiB, maxFree 8GiB) would keep a
+      // 768 MiB disk under pressure for good.
+      prune: {
+        minAge: "1h",
+        keep: ["*/keep/traefik:*"],
+        chunkSize: 1,
+        minFree: null,
+        maxFree: null,
+        ...prune,
+      },
       metrics: { textfile },
     }),
   );
@@ -283,7 +292,7 @@ describe("imagekeeper prune on a real engine", () => {
   it("defers while a run lease is live, removes nothing; after SIGKILL of that run the next prune proceeds", async () => {
     const high = Math.floor(usedPercent()) - 5;
     writeConfig({ highWatermarkPercent: high, lowWatermarkPercent: high - 5, criticalWatermarkPercent: 99 });
-    backgroundRun = spawn(process.execPath, [bin, "run", "--", "sleep", "60"], {
+    backgroundRun = spawn(process.execPath, ["--", bin, "run", "--", "sleep", "60"], {
       env: env(),
       stdio: "ignore",
     });
@@ -383,7 +392,9 @@ describe("imagekeeper prune on a real engine", () => {
       [img.svc1!.id, /^service-rollback: .*swarm service web/],
       [img.svc2!.id, /^in-use: used by container web\.1\./],
       [img.keep!.id, /^keep-pattern: .*keep\/traefik:v2 matches prune.keep pattern "\*\/keep\/traefik:\*"/],
-      [img.fresh!.id, /^too-young: last used .* ago \(first seen by imagekeeper\)/],
+      // Issue 8: minAge protects arrivals; an image with no use or arrival on record arrived, as far
+      // as imagekeeper knows, when it first saw it.
+      [img.fresh!.id, /^too-young: first seen by imagekeeper .* ago with no use or arrival on record/],
     ];
     for (const [id, reason] of expectKept) {
       expect(present(id)).toBe(true);

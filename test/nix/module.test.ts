@@ -124,7 +124,7 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
   const configCheck = (json: string) => {
     const file = path.join(mkdtempSync(path.join(work, "cfg-")), "config.json");
     writeFileSync(file, json);
-    return spawnSync(process.execPath, [bin, "config", "check", "--json", "--config", file], {
+    return spawnSync(process.execPath, ["--", bin, "config", "check", "--json", "--config", file], {
       encoding: "utf8",
       env: { ...process.env, IMAGEKEEPER_STATE_DIR: "", IMAGEKEEPER_RUN_DIR: "", IMAGEKEEPER_DOCKER: "" },
     });
@@ -289,6 +289,7 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
     expect(r.tmpfiles).toEqual([
       // Sticky as well as setgid: a runner may remove its own lease files only.
       "d /run/imagekeeper 3770 imagekeeper imagekeeper - -",
+      "f /run/imagekeeper/lease.lock 0440 root imagekeeper - -",
       "d /var/lib/imagekeeper 2770 imagekeeper imagekeeper - -",
       "d /home/runner/.docker 0700 runner users - -",
       "d /root/.docker 0700 root root - -",
@@ -304,8 +305,9 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
     const r = evaluate(
       host(`services.imagekeeper.settings = { runDir = "/run/ik"; stateDir = "/srv/ik"; };`),
     );
-    expect(r.tmpfiles.slice(0, 2)).toEqual([
+    expect(r.tmpfiles.slice(0, 3)).toEqual([
       "d /run/ik 3770 imagekeeper imagekeeper - -",
+      "f /run/ik/lease.lock 0440 root imagekeeper - -",
       "d /srv/ik 2770 imagekeeper imagekeeper - -",
     ]);
     expect(r.services["imagekeeper-prune"]!.serviceConfig.ReadWritePaths).toEqual(["-/srv/ik", "-/run/ik"]);

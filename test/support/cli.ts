@@ -1,4 +1,7 @@
-// Running the real, freshly bundled CLI from integration tests.
+// Running the real, freshly bundled CLI from integration tests, started as the launchers start it:
+// `node -- BIN args…`. The `--` is what keeps Node from taking an `--env-file` among imagekeeper's
+// arguments as its own (nodejs/node#54232); test/integration/launch.itg.test.ts covers the other
+// launchers (the shebang, the Nix wrapper).
 import { spawn } from "node:child_process";
 import { inject } from "vitest";
 
@@ -14,15 +17,16 @@ export function bin(): string {
   return inject("imagekeeperBin");
 }
 
-export function cli(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-  opts: { input?: string; cwd?: string } = {},
+/** Run any program to its end, collecting its output (stdin: `input`, then closed). */
+export function runProgram(
+  file: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [bin(), ...args], {
-      env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
+    const child = spawn(file, [...args], {
+      env: opts.env ?? process.env,
       cwd: opts.cwd,
       stdio: ["pipe", "pipe", "pipe"],
     });
@@ -36,9 +40,20 @@ export function cli(
   });
 }
 
+export function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: { input?: string; cwd?: string } = {},
+): Promise<CliResult> {
+  return runProgram(process.execPath, ["--", bin(), ...args], {
+    ...opts,
+    env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
+  });
+}
+
 /** Start the CLI and return the child, for signal tests. */
 export function cliSpawn(args: string[], env: Record<string, string | undefined> = {}) {
-  return spawn(process.execPath, [bin(), ...args], {
+  return spawn(process.execPath, ["--", bin(), ...args], {
     env: { ...process.env, IMAGEKEEPER_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -337,6 +337,7 @@ describe("fromV1", () => {
         { ref: "gitea:1", id: "sha256:g" },
         { ref: "x:1", id: null },
       ],
+      runs: [t(2)],
     });
   });
 });

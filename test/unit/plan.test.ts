@@ -173,6 +173,7 @@ describe("planPulls", () => {
 
   it("always: pull everything, carrying the digest the registry named", () => {
     const t = table("always");
+    expect(Object.keys(t).sort()).toEqual(Object.values(refs).sort());
     expect(Object.values(t).every((p) => p.action === "pull" && p.reason === "policy always")).toBe(true);
     expect(t[refs.moved]!.digest).toBe(NEW);
     expect(t[refs.downPresent]!.digest).toBeUndefined();

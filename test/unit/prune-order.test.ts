@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { evictionOrder, type OrderItem, useSessions, usualGap } from "../../src/prune/order.js";
+import {
+  evictionOrder,
+  FIRST_GAP_MS,
+  nextRun,
+  type OrderItem,
+  useSessions,
+  usualGap,
+} from "../../src/prune/order.js";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -39,6 +46,35 @@ describe("useSessions / usualGap", () => {
       NOW,
       NOW + 3 * H,
     ]);
+  });
+});
+
+describe("nextRun: when an app is expected to run next", () => {
+  it.each([
+    ["no runs", [], NOW, null],
+    ["nightly, ran 2h ago: in 22h", every(D, NOW - 2 * H), NOW, { atMs: NOW + 22 * H, gapMs: D }],
+    ["due: never before now", every(D, NOW - 30 * H), NOW, { atMs: NOW, gapMs: D }],
+    ["overdue by exactly its gap: still running", every(D, NOW - 2 * D), NOW, { atMs: NOW, gapMs: D }],
+    ["overdue by more than its gap: stopped", every(D, NOW - 2 * D - 1), NOW, null],
+    [
+      "one run: expected within FIRST_GAP_MS",
+      [NOW - H],
+      NOW,
+      { atMs: NOW - H + FIRST_GAP_MS, gapMs: FIRST_GAP_MS },
+    ],
+    ["one run, 2 × FIRST_GAP_MS + 1 ago: stopped", [NOW - 2 * FIRST_GAP_MS - 1], NOW, null],
+    [
+      "order of runs does not matter",
+      [NOW - 2 * H, NOW - 26 * H, NOW - 50 * H],
+      NOW,
+      { atMs: NOW + 22 * H, gapMs: D },
+    ],
+  ] as const)("%s", (_n, runs, now, expected) => {
+    expect(nextRun(runs, now)).toEqual(expected);
+  });
+
+  it("an app seen once is expected back within a day", () => {
+    expect(FIRST_GAP_MS).toBe(24 * H);
   });
 });
 
@@ -109,6 +145,38 @@ describe("evictionOrder", () => {
         item("fresh", { lastUseMs: NOW - 2 * D }),
       ],
       order: ["stale", "weekly", "fresh"],
+    },
+    {
+      name: "images a running app needs go last, by that app's next run, farthest first",
+      items: [
+        item("tonight", { neededNextMs: NOW + 14 * H, lastUseMs: NOW - 10 * H }),
+        item("next-week", { neededNextMs: NOW + 6 * D, lastUseMs: NOW - D }),
+        // no app needs it, but it was used an hour ago by hand: still before any needed image
+        item("manual", { lastUseMs: NOW - H }),
+        item("dropped", { superseded: true, neededNextMs: NOW + H, lastUseMs: NOW - H }),
+      ],
+      order: ["dropped", "manual", "next-week", "tonight"],
+      classes: ["superseded", "lru", "needed", "needed"],
+    },
+    {
+      name: "needed beats the image's own history: an app's rhythm, not the image's",
+      items: [
+        // the image's history says weekly, but the app that needs it runs in an hour
+        item("weekly-image", { usesMs: every(7 * D, NOW - D), lastUseMs: NOW - D, neededNextMs: NOW + H }),
+        item("nightly-image", { usesMs: every(D, NOW - H), lastUseMs: NOW - H }),
+      ],
+      order: ["nightly-image", "weekly-image"],
+      classes: ["predicted", "needed"],
+    },
+    {
+      name: "an overdue image with no running app goes with the superseded, oldest first",
+      items: [
+        item("needed", { neededNextMs: NOW + D, lastUseMs: NOW - 20 * D }),
+        item("overdue", { usesMs: every(D, NOW - 3 * D), lastUseMs: NOW - 3 * D }),
+        item("old-superseded", { superseded: true, lastUseMs: NOW - 9 * D }),
+      ],
+      order: ["old-superseded", "overdue", "needed"],
+      classes: ["superseded", "overdue", "needed"],
     },
     {
       name: "ties: larger first, then by key",

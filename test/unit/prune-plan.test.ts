@@ -16,7 +16,7 @@ import {
   type ServiceFact,
 } from "../../src/prune/plan.js";
 import { ALWAYS_OPEN, type WindowState } from "../../src/prune/window.js";
-import { emptyLedger, type Ledger } from "../../src/state/ledger.js";
+import { applyChange, emptyLedger, type Ledger } from "../../src/state/ledger.js";
 import { firstSeenAt, prepulled } from "../support/ledger-fixtures.js";
 
 const H = 3_600_000;
@@ -26,7 +26,19 @@ const T = (ms: number) => new Date(NOW.getTime() + ms);
 const REG = "127.0.0.1:5000";
 const dg = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
 
-const cfg = (prune: Record<string, unknown> = {}) => configSchema.parse({ prune }).prune;
+// The percentages these tests were written for, without absolute thresholds (the defaults' 4 GiB
+// minFree would dominate their 1000 MiB disk); the defaults themselves are tested on their own.
+const cfg = (prune: Record<string, unknown> = {}) =>
+  configSchema.parse({
+    prune: {
+      highWatermarkPercent: 85,
+      lowWatermarkPercent: 70,
+      criticalWatermarkPercent: 95,
+      minFree: null,
+      maxFree: null,
+      ...prune,
+    },
+  }).prune;
 
 const disk = (usedPercent: number, capacity = 1000 * 1024 * 1024): DiskUsage => {
   const usedBytes = Math.round((capacity * usedPercent) / 100);
@@ -178,8 +190,12 @@ describe("last use: ledger → LastTagTime → first seen", () => {
             ...view,
             usesMs: [...view.usesMs],
             firstSeenMs,
+            arrivedMs: null,
             recipes: ["r"],
             neededBy: ["r"],
+            droppedBy: [],
+            reservedBy: [],
+            neededNext: null,
             superseded: false,
           }
         : undefined;
@@ -262,7 +278,9 @@ describe("planPrune: protection", () => {
   const whoami = image("traefik/whoami:v1.10");
   const pg = image(`${REG}/db/postgres:16`);
   const hubPg = image("postgres:16");
-  const youngLedger = image(`${REG}/a/young-ledger:1`);
+  const usedRecently = image(`${REG}/a/used-recently:1`);
+  const justPrepulled = image(`${REG}/a/just-prepulled:1`);
+  const aboutToBeUsed = image(`${REG}/a/about-to-be-used:1`);
   const youngTag = image(`${REG}/a/young-tag:1`, { lastTagTimeMs: T(-H).getTime() });
   const oldLedgerRecentTag = image(`${REG}/a/retagged:1`, { lastTagTimeMs: T(-H).getTime() });
   const unseen = image(`${REG}/a/unseen:1`);
@@ -282,7 +300,9 @@ describe("planPrune: protection", () => {
     whoami,
     pg,
     hubPg,
-    youngLedger,
+    usedRecently,
+    justPrepulled,
+    aboutToBeUsed,
     youngTag,
     oldLedgerRecentTag,
     unseen,
@@ -304,16 +324,22 @@ describe("planPrune: protection", () => {
   ];
   let ledger = emptyLedger();
   ledger = prepulled(ledger, {
-    at: T(-H),
-    recipe: "r",
-    ref: null,
-    images: [{ ref: youngLedger.repoTags[0]!, id: youngLedger.id }],
-  });
-  ledger = prepulled(ledger, {
     at: T(-20 * D),
     recipe: "q",
     ref: null,
     images: [{ ref: oldLedgerRecentTag.repoTags[0]!, id: oldLedgerRecentTag.id }],
+  });
+  ledger = prepulled(ledger, {
+    at: T(-H),
+    recipe: "r",
+    ref: null,
+    images: [{ ref: usedRecently.repoTags[0]!, id: usedRecently.id }],
+  });
+  ledger = prepulled(ledger, {
+    at: T(-10 * 60_000),
+    recipe: "p",
+    ref: null,
+    images: [{ ref: justPrepulled.repoTags[0]!, id: justPrepulled.id }],
   });
   ledger = seen(
     images.filter((i) => i !== unseen),
@@ -321,8 +347,14 @@ describe("planPrune: protection", () => {
     ledger,
   );
   const plan = planPrune(
-    facts({ images, containers, services, ledger }),
-    cfg({ keep: ["traefik:*", "*/postgres:*"], minAge: "24h" }),
+    facts({
+      images,
+      containers,
+      services,
+      ledger,
+      reserved: [{ id: aboutToBeUsed.id, reason: "about to be used by the prepull of gitea_ci" }],
+    }),
+    cfg({ keep: ["traefik:*", "*/postgres:*"], minAge: "24h", reservation: "15m" }),
   );
 
   it.each([
@@ -340,15 +372,31 @@ describe("planPrune: protection", () => {
     ["keep pattern", traefik, "keep-pattern", /traefik:v2.11 matches prune.keep pattern "traefik:\*"/],
     ["keep pattern on repo:<none>", traefikDigestOnly, "keep-pattern", /traefik:<none>/],
     ["keep pattern across registry and path", pg, "keep-pattern", /\*\/postgres:\*/],
-    ["used by a prepull an hour ago", youngLedger, "too-young", /last used 1h0m ago \(prepull ledger\)/],
-    ["tagged an hour ago, no ledger entry", youngTag, "too-young", /last tag\/pull time/],
     [
-      "old in the ledger but re-tagged an hour ago",
+      "the triggering prepull's own images (PruneFacts.reserved)",
+      aboutToBeUsed,
+      "reserved",
+      /^about to be used by the prepull of gitea_ci$/,
+    ],
+    [
+      "in a prepull 10 minutes ago, its deploy not yet seen (prune.reservation)",
+      justPrepulled,
+      "reserved",
+      /in the latest prepull of p\|deploy, 10m0s ago: its deploy may not have started \(prune.reservation 15m0s\)/,
+    ],
+    [
+      "tagged an hour ago, never used (docuum#177)",
+      youngTag,
+      "too-young",
+      /pulled, tagged or built 1h0m ago and not used since, less than prune.minAge 1d0h/,
+    ],
+    [
+      "used 20 days ago, re-tagged an hour ago: arrived since its last use",
       oldLedgerRecentTag,
       "too-young",
-      /tagged or pulled 1h0m ago/,
+      /pulled, tagged or built 1h0m ago and not used since/,
     ],
-    ["never seen before (first seen now)", unseen, "too-young", /first seen by imagekeeper/],
+    ["never seen before (first seen now)", unseen, "too-young", /first seen by imagekeeper 0ms ago/],
   ] as const)("keeps: %s", (_name, img, code, reason) => {
     const p = [...plan.kept, ...plan.removable].find((x) => x.id === img.id)!;
     expect(p.action).toBe("keep");
@@ -363,6 +411,7 @@ describe("planPrune: protection", () => {
     ["postgres:16 has no slash: */postgres:* does not match it", hubPg],
     ["old and unused", old],
     ["an old untagged image", stray],
+    ["used an hour ago: ranked by the order, not protected (issue 8)", usedRecently],
   ] as const)("removes: %s", (_name, img) => {
     expect(plan.removable.map((p) => p.id)).toContain(img.id);
   });
@@ -372,7 +421,7 @@ describe("planPrune: protection", () => {
     const codes = plan.kept.map((k) => k.code);
     expect(codes).toEqual([...codes].sort((a, b) => order(a) - order(b)));
     function order(c: string) {
-      return ["in-use", "service", "service-rollback", "keep-pattern", "too-young"].indexOf(c);
+      return ["in-use", "service", "service-rollback", "reserved", "keep-pattern", "too-young"].indexOf(c);
     }
   });
 
@@ -425,22 +474,26 @@ describe("planPrune: order", () => {
   ledger = seen(images, 40 * D, ledger);
   const plan = planPrune(facts({ images, ledger }), cfg());
 
-  it("dangling first, then superseded, then farthest predicted next use (no history: LRU)", () => {
+  it("dangling first, then superseded, then images no app needs, then by the needing app's next run", () => {
     expect(plan.removable.map((p) => [p.ref, p.code, p.order])).toEqual([
       [`${REG}/a/app:<none>`, "dangling", 1],
       ["<none>:<none>", "dangling", 2],
       [`${REG}/a/app:1`, "superseded", 3],
-      // no history, unused for 40 days: assumed not needed for 40 more
+      // no history, unused for 40 days, no app needs it
       [`${REG}/m/manual:1`, "lru", 4],
-      // weekly, used yesterday: next use in 6 days
-      [`${REG}/w/weekly:1`, "predicted", 5],
-      // nightly, used yesterday: due now
-      [`${REG}/a/app:2`, "predicted", 6],
+      // app w runs weekly, last yesterday: its next run in 6 days
+      [`${REG}/w/weekly:1`, "needed", 5],
+      // app a runs nightly, last yesterday: due now
+      [`${REG}/a/app:2`, "needed", 6],
     ]);
     expect(reasonText(byRef(plan, `${REG}/a/app:1`))).toMatch(
       /^superseded \(#3\): needed before by a\|deploy, by none/,
     );
+    expect(reasonText(byRef(plan, `${REG}/w/weekly:1`))).toMatch(
+      /^needed \(#5\): needed by w\|deploy, whose next run is expected in 6d0h \(usual gap 7d0h\)/,
+    );
     expect(byRef(plan, `${REG}/w/weekly:1`).predictedNextUse).toBe(T(6 * D).toISOString());
+    expect(byRef(plan, `${REG}/a/app:2`).predictedNextUse).toBe(NOW.toISOString());
   });
 
   it("no protected untagged image: docker image prune is safe for the dangling step", () => {
@@ -491,5 +544,248 @@ describe("planPrune: order", () => {
       `${REG}/a/x:1`,
       `${REG}/a/x:latest`,
     ]);
+  });
+});
+
+describe("issue 8: superseded by app and role", () => {
+  const v1 = image(`${REG}/g/app:1`);
+  const v2 = image(`${REG}/g/app:2`);
+  const use = (l: Ledger, at: number, ids: ImageFact[], app: string, role: string | undefined) =>
+    applyChange(
+      l,
+      {
+        uses: ids.map((i) => ({ at, id: i.id, ref: i.repoTags[0]!, app, role, source: "prepull" as const })),
+      },
+      Math.max(at, NOW.getTime()),
+    );
+  const pre = (l: Ledger, at: number, imgs: ImageFact[], app = "g", role = "deploy") =>
+    prepulled(l, {
+      at: new Date(at),
+      recipe: "g",
+      app,
+      role,
+      ref: null,
+      images: imgs.map((i) => ({ ref: i.repoTags[0]!, id: i.id })),
+    });
+  const view = (l: Ledger, img: ImageFact, at = NOW.getTime()) => ledgerViews(l, [v1, v2], at).get(img.id)!;
+  const t = (ms: number) => NOW.getTime() + ms;
+
+  it("a version move: the app's next run drops it a whole gap after its last use", () => {
+    let l = emptyLedger();
+    for (const d of [3, 2]) l = pre(l, t(-d * D), [v1]);
+    l = pre(l, t(-D), [v2]);
+    expect(view(l, v1)).toMatchObject({ superseded: true, droppedBy: ["g|deploy"], neededBy: [] });
+    expect(view(l, v2).superseded).toBe(false);
+  });
+
+  it("two apps of one recipe never supersede each other", () => {
+    let l = emptyLedger();
+    l = pre(l, t(-2 * D), [v1], "g_ci");
+    l = pre(l, t(-D), [v2], "pr7_g_ci");
+    expect(view(l, v1)).toMatchObject({ superseded: false, neededBy: ["g_ci|deploy"] });
+  });
+
+  it("the upgrade tier: old version under deploy, new under upgrade, neither superseded", () => {
+    let l = emptyLedger();
+    for (const d of [3, 2, 1]) {
+      l = pre(l, t(-d * D), [v1], "g", "deploy");
+      l = pre(l, t(-d * D + 10 * 60_000), [v2], "g", "upgrade");
+    }
+    expect(view(l, v1).superseded).toBe(false);
+    expect(view(l, v2).superseded).toBe(false);
+  });
+
+  it("one role for both versions: dropped in the session of its use, within its gap, it is not superseded", () => {
+    let l = emptyLedger();
+    for (const d of [3, 2, 1]) {
+      l = pre(l, t(-d * D), [v1], "g", "upgrade");
+      l = pre(l, t(-d * D + 10 * 60_000), [v2], "g", "upgrade");
+    }
+    // v1's usual gap is a day, last used a day ago minus 10 minutes' slack: not yet due again.
+    const v = view(l, v1, t(-D + 23 * H));
+    expect(v).toMatchObject({ droppedBy: ["g|upgrade"], superseded: false });
+    // Once its gap has passed without a use, the alternation has stopped: superseded.
+    expect(view(l, v1, t(-D + D)).superseded).toBe(true);
+    // Dropped an hour after its use (not the same session): a real move, superseded at once.
+    let m = emptyLedger();
+    for (const d of [3, 2, 1]) m = pre(m, t(-d * D), [v1], "g", "upgrade");
+    m = pre(m, t(-D + SESSION), [v2], "g", "upgrade");
+    expect(view(m, v1, t(-D + SESSION + 1)).superseded).toBe(true);
+  });
+
+  it("uses seen by watch (an app without a role, no need set) never supersede", () => {
+    let l = emptyLedger();
+    l = use(l, t(-2 * D), [v1], "g", undefined);
+    l = use(l, t(-D), [v1], "g", undefined);
+    expect(view(l, v1)).toMatchObject({ superseded: false, droppedBy: [], recipes: ["g"] });
+  });
+
+  it("a use by the same app+role after its need set was written is not a drop", () => {
+    let l = pre(emptyLedger(), t(-2 * D), [v2]);
+    l = use(l, t(-D), [v1], "g", "deploy");
+    expect(view(l, v1)).toMatchObject({ superseded: false, droppedBy: [] });
+  });
+});
+
+const SESSION = 60 * 60 * 1000;
+
+describe("issue 8: minAge protects arrivals, not uses", () => {
+  const minAge = 24 * H;
+  const at = (ms: number) => NOW.getTime() + ms;
+  const planFor = (img: ImageFact, l: Ledger) =>
+    planPrune(facts({ images: [img], ledger: l }), cfg({ minAge: "24h", reservation: "0s" }));
+  const arrived = (id: string, ms: number, l = emptyLedger()) =>
+    applyChange(l, { arrivals: [{ at: ms, id, how: "pull" }] }, NOW.getTime());
+  const used = (id: string, ms: number, l: Ledger) =>
+    applyChange(l, { uses: [{ at: ms, id, source: "container" }] }, NOW.getTime());
+
+  it.each([
+    ["pulled just under minAge ago, never used (docuum#177)", -minAge + 1, null, "keep"],
+    ["pulled exactly minAge ago", -minAge, null, "remove"],
+    ["pulled an hour ago and used at the same instant", -H, -H, "remove"],
+    ["pulled an hour ago, last used a millisecond before", -H, -H - 1, "keep"],
+    ["pulled an hour ago, used since", -H, -60_000, "remove"],
+  ] as const)("%s", (_n, arrivalAgo, useAgo, action) => {
+    const img = image(`${REG}/x/y:1`);
+    let l = arrived(img.id, at(arrivalAgo), seen([img], 30 * D));
+    if (useAgo !== null) l = used(img.id, at(useAgo), l);
+    const p = planFor(img, l);
+    expect([...p.kept, ...p.removable][0]!.action).toBe(action);
+    if (action === "keep") expect(p.kept[0]!.code).toBe("too-young");
+  });
+
+  it("LastTagTime counts as an arrival, the later of it and the ledger's", () => {
+    const img = image(`${REG}/x/y:1`, { lastTagTimeMs: at(-H) });
+    let l = arrived(img.id, at(-5 * D), seen([img], 30 * D));
+    l = used(img.id, at(-2 * D), l);
+    expect(planFor(img, l).kept[0]?.code).toBe("too-young");
+    const older = { ...img, lastTagTimeMs: at(-3 * D) };
+    expect(planFor(older, l).kept).toEqual([]);
+  });
+
+  it("first seen stands in for an arrival only when nothing else is known", () => {
+    const img = image(`${REG}/x/y:1`);
+    const l = seen([img], H);
+    expect(planFor(img, l).kept[0]?.reason).toMatch(/first seen by imagekeeper 1h0m ago/);
+    const withUse = used(img.id, at(-2 * D), l);
+    expect(planFor(img, withUse).kept).toEqual([]);
+  });
+});
+
+describe("issue 8: reservation between a prepull and its deploy", () => {
+  const img = image(`${REG}/r/app:1`);
+  const at = (ms: number) => NOW.getTime() + ms;
+  const prepull = (ms: number) =>
+    prepulled(seen([img], 30 * D), {
+      at: new Date(at(ms)),
+      recipe: "r",
+      app: "r_ci",
+      ref: null,
+      images: [{ ref: img.repoTags[0]!, id: img.id }],
+    });
+  const code = (l: Ledger, reservation = "15m", extra: Partial<PruneFacts> = {}) => {
+    const p = planPrune(facts({ images: [img], ledger: l, ...extra }), cfg({ reservation, minAge: "0s" }));
+    return [...p.kept, ...p.removable][0]!.code;
+  };
+
+  it.each([
+    ["renewed just under the window ago", -15 * 60_000 + 1, "reserved"],
+    ["renewed exactly the window ago", -15 * 60_000, "needed"],
+  ] as const)("%s", (_n, ms, expected) => {
+    expect(code(prepull(ms))).toBe(expected);
+  });
+
+  it("ends when watch sees the deploy's containers (the bare app), not before", () => {
+    const l = prepull(-5 * 60_000);
+    const deploy = (ms: number) =>
+      applyChange(l, { uses: [{ at: at(ms), id: img.id, app: "r_ci", source: "container" }] }, NOW.getTime());
+    expect(code(deploy(-4 * 60_000))).toBe("needed");
+    // A container use by the app from before this prepull (yesterday's deploy) does not end it.
+    const earlier = applyChange(
+      prepulled(seen([img], 30 * D), {
+        at: new Date(at(-D)),
+        recipe: "r",
+        app: "r_ci",
+        ref: null,
+        images: [{ ref: img.repoTags[0]!, id: img.id }],
+      }),
+      { uses: [{ at: at(-D + 60_000), id: img.id, app: "r_ci", source: "container" }] },
+      at(-D + 60_000),
+    );
+    const again = prepulled(earlier, {
+      at: new Date(at(-5 * 60_000)),
+      recipe: "r",
+      app: "r_ci",
+      ref: null,
+      images: [{ ref: img.repoTags[0]!, id: img.id }],
+    });
+    expect(code(again)).toBe("reserved");
+  });
+
+  it("0 turns the window off; PruneFacts.reserved still protects", () => {
+    expect(code(prepull(-60_000), "0s")).toBe("needed");
+    expect(code(prepull(-60_000), "0s", { reserved: [{ id: img.id, reason: "about to be used" }] })).toBe(
+      "reserved",
+    );
+  });
+});
+
+describe("issue 8: clock-step safety at read", () => {
+  it("a use in the future is clamped to now, not trusted", () => {
+    const img = image(`${REG}/c/app:1`);
+    // Written with a clock an hour ahead; read now.
+    const l = applyChange(
+      seen([img], 30 * D),
+      { uses: [{ at: NOW.getTime() + H, id: img.id, source: "container" }] },
+      NOW.getTime() + H,
+    );
+    const v = ledgerViews(l, [img], NOW.getTime()).get(img.id)!;
+    expect(v.lastUseMs).toBe(NOW.getTime());
+    expect(v.usesMs).toEqual([NOW.getTime()]);
+    expect(lastUseOf(img, v, NOW.getTime())).toEqual({ ms: NOW.getTime(), source: "ledger" });
+  });
+
+  it("a need set from the future is due now, not a day later", () => {
+    const img = image(`${REG}/c/app:1`);
+    const l = prepulled(seen([img], 30 * D), {
+      at: new Date(NOW.getTime() + 5 * H),
+      recipe: "c",
+      ref: null,
+      images: [{ ref: img.repoTags[0]!, id: img.id }],
+    });
+    const v = ledgerViews(l, [img], NOW.getTime()).get(img.id)!;
+    expect(v.neededNext!.atMs).toBe(NOW.getTime() + 24 * H);
+  });
+});
+
+describe("issue 8: gate and target with incoming bytes and free-space thresholds", () => {
+  const imgs = [image(`${REG}/t/a:1`), image(`${REG}/t/b:1`), image(`${REG}/t/c:1`)];
+  it("incoming bytes reach the high watermark: the gate proceeds and the target makes room for them", () => {
+    const c = cfg({ minAge: "0s" });
+    const noIn = planPrune(facts({ images: imgs, disk: disk(80) }), c);
+    expect(noIn.outcome).toBe("no-pressure");
+    const withIn = planPrune(facts({ images: imgs, disk: disk(80), incomingBytes: 60 * 1024 * 1024 }), c);
+    expect(withIn.gate.proceed).toBe(true);
+    expect(withIn.incomingBytes).toBe(60 * 1024 * 1024);
+    // 80% + 60 MiB of 1000 MiB: 860 MiB after the pull; below 70% needs 160 MiB + 1 byte: 2 images.
+    expect(withIn.targetBytes).toBe(160 * 1024 * 1024 + 1);
+    expect(withIn.expectedRemovals).toBe(2);
+  });
+
+  it("minFree alone triggers; maxFree sets the target", () => {
+    const c = cfg({ minAge: "0s", minFree: "170MiB", maxFree: "400MiB" });
+    const p = planPrune(facts({ images: imgs, disk: disk(86) }), c);
+    expect(p.gate).toMatchObject({
+      proceed: true,
+      reason: "usage 86% is at or above the high watermark (85%)",
+    });
+    const q = planPrune(facts({ images: imgs, disk: disk(84) }), c);
+    expect(q.gate).toMatchObject({
+      proceed: true,
+      reason: "160.0 MiB free is less than prune.minFree (170.0 MiB)",
+    });
+    // 840 MiB used, 160 MiB free: 240 MiB more to reach 400 MiB free (low 70% needs only 140 MiB).
+    expect(q.targetBytes).toBe(240 * 1024 * 1024);
+    expect(q.expectedRemovals).toBe(3);
   });
 });

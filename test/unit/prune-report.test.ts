@@ -11,7 +11,15 @@ import { emptyLedger } from "../../src/state/ledger.js";
 
 const MiB = 1024 * 1024;
 const NOW = new Date("2025-03-01T12:00:00Z");
-const cfg = configSchema.parse({}).prune;
+const cfg = configSchema.parse({
+  prune: {
+    highWatermarkPercent: 85,
+    lowWatermarkPercent: 70,
+    criticalWatermarkPercent: 95,
+    minFree: null,
+    maxFree: null,
+  },
+}).prune;
 const W = { low: 70, high: 85, critical: 95 };
 const cap = 1000 * MiB;
 const disk = (pct: number): DiskUsage => ({
@@ -73,7 +81,15 @@ describe("prune --json documents", () => {
       notNeeded: [c!],
     };
     const r = resultOf("pruned", disk(90), disk(69), plan, exec);
-    expect(r.removed.map((x) => x.id)).toEqual([d!.id, b!.id]);
+    expect(r.removed.map((x) => [x.ref, x.id.slice(7, 8), x.reason.split(":")[0]])).toEqual([
+      ["<none>:<none>", "1", "dangling (#1)"],
+      ["b:1", "3", "lru (#3)"],
+    ]);
+    expect(r.kept.find((x) => x.reason.startsWith("skipped"))).toEqual({
+      ref: "c:1",
+      id: images[3]!.id,
+      reason: "skipped (#2, lru): in use now: used by container x (created)",
+    });
     expect(r.kept.map((x) => x.reason.split(" ")[0])).toEqual(["too-young:", "skipped", "not-needed"]);
     expect(r.removed.length + r.kept.length).toBe(images.length);
   });
@@ -99,7 +115,7 @@ describe("renderPlan", () => {
       /^1\s+remove\s+100\.0 MiB\s+2025-02-18 12:00 \(11d0h ago, first-seen\)\s+<none>:<none>\s+dangling:/,
     );
     expect(rows[3]).toMatch(/^4\s+removable\s/);
-    expect(rows[4]).toMatch(/^-\s+keep\s.*kept:1\s+too-young: last used 0ms ago/);
+    expect(rows[4]).toMatch(/^-\s+keep\s.*kept:1\s+too-young: first seen by imagekeeper 0ms ago/);
     expect(text).toMatch(/expected removals: 3 of 4 removable image\(s\)/);
   });
 });
