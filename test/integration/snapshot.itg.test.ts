@@ -2,7 +2,8 @@
 // plain bundle: the same output, exit code and report for help, --version and a warm prepull on the
 // real engine and registry; and the snapshot neither reads nor writes the V8 code cache, so its
 // speed owes nothing to a cache a fresh host lacks. Which blob the wrapper picks, and its fallbacks
-// (missing, foreign, junk blob; NODE_OPTIONS): test/nix/package.test.ts.
+// (missing, foreign, junk blob; NODE_OPTIONS): test/nix/package.test.ts. And the blob holds nothing
+// of the process that built it: environment, directory, clock and pid are the running process's.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -24,15 +25,19 @@ interface Run {
   stderr: string;
 }
 
-function node(argv: string[], env: Record<string, string | undefined>): Promise<Run> {
+function node(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cwd?: string,
+): Promise<Run & { pid: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, argv, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("close", (code) => resolve({ code, stdout, stderr, pid: child.pid! }));
   });
 }
 
@@ -43,8 +48,14 @@ let d: Daemon;
 let recipe: string;
 let env: Record<string, string | undefined>;
 
-const plain = (args: string[], e = env) => node(["--", bin(), ...args], e);
-const snap = (args: string[], e = env) => node(snapshotArgv(blob, bin(), args), e);
+const plain = async (args: string[], e = env) => {
+  const { pid: _pid, ...r } = await node(["--", bin(), ...args], e);
+  return r;
+};
+const snap = async (args: string[], e = env) => {
+  const { pid: _pid, ...r } = await node(snapshotArgv(blob, bin(), args), e);
+  return r;
+};
 
 beforeAll(async () => {
   dir = tempDir("iksnap");
@@ -133,5 +144,67 @@ describe("started from the startup snapshot, imagekeeper does what the bundle do
     });
     expect(p.code, p.stderr).toBe(0);
     expect(readdirSync(cache).some((n) => n.endsWith(".v8"))).toBe(true);
+  });
+});
+
+describe("the snapshot holds nothing of the process that built it", () => {
+  // A blob built in a directory of its own, with a config, a log format and a log level in its
+  // environment, then started elsewhere, later, with others.
+  let built: string;
+  let buildDone: number;
+  let here: string;
+  beforeAll(async () => {
+    const at = path.join(dir, "build-here");
+    mkdirSync(at);
+    writeFileSync(path.join(at, "config.json"), '{"prepull":{"concurrency":1}}\n');
+    built = path.join(dir, "built-elsewhere.blob");
+    buildSnapshot(bin(), built, {
+      cwd: at,
+      env: {
+        ...process.env,
+        IMAGEKEEPER_CONFIG: "config.json",
+        IMAGEKEEPER_LOG_FORMAT: "human",
+        IMAGEKEEPER_LOG_LEVEL: "error",
+      },
+    });
+    buildDone = Date.now();
+    here = path.join(dir, "run-here");
+    mkdirSync(here);
+    writeFileSync(path.join(here, "config.json"), '{"prepull":{"concurrency":5}}\n');
+    // Far enough from the build that a clock frozen into the blob would show.
+    await new Promise((r) => setTimeout(r, 1500));
+  });
+
+  it("the config named by the running environment, relative to the running directory", async () => {
+    const runEnv = { ...env, IMAGEKEEPER_CONFIG: "config.json" };
+    const r = await node(snapshotArgv(built, bin(), ["config", "check", "--json"]), runEnv, here);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { file: string; config: { prepull: { concurrency: number } } };
+    expect(doc.file).toBe("config.json");
+    expect(doc.config.prepull.concurrency).toBe(5);
+    // The control: the bundle answers the same.
+    const p = await node(["--", bin(), "config", "check", "--json"], runEnv, here);
+    expect(JSON.parse(p.stdout)).toEqual(doc);
+  });
+
+  it("log format and level, clock and pid of the running process", async () => {
+    const before = Date.now();
+    const r = await node(
+      snapshotArgv(built, bin(), ["prepull", "--recipe", recipe, "--pull-policy", "missing"]),
+      { ...env, IMAGEKEEPER_LOG_FORMAT: "json", IMAGEKEEPER_LOG_LEVEL: "info" },
+    );
+    const after = Date.now();
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { time: number; pid: number; msg: string });
+    expect(lines.filter((l) => l.msg === "image present")).toHaveLength(4);
+    expect(before).toBeGreaterThan(buildDone + 1000);
+    for (const l of lines) {
+      expect(l.time).toBeGreaterThanOrEqual(before);
+      expect(l.time).toBeLessThanOrEqual(after);
+      expect(l.pid).toBe(r.pid);
+    }
   });
 });

@@ -7,11 +7,16 @@ import path from "node:path";
 // import.meta.url).
 export const SNAPSHOT_ENTRY = path.resolve("scripts/snapshot-entry.cjs");
 
-export function buildSnapshot(bundle: string, blob: string): void {
+/** `opts`: the building process's environment and directory (default: this one's, the bundle's). */
+export function buildSnapshot(
+  bundle: string,
+  blob: string,
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): void {
   const r = spawnSync(
     process.execPath,
     ["--snapshot-blob", blob, "--build-snapshot", SNAPSHOT_ENTRY, bundle],
-    { encoding: "utf8", cwd: path.dirname(bundle) },
+    { encoding: "utf8", cwd: opts.cwd ?? path.dirname(bundle), env: opts.env ?? process.env },
   );
   if (r.status !== 0 || r.stderr !== "")
     throw new Error(`building the startup snapshot of ${bundle}: exit ${r.status}\n${r.stderr}`);
