@@ -3,6 +3,9 @@
 // link with 40 ms and 100 ms round trips (bench/support/link.ts). Not a test: it prints a table for
 // docs/performance.md.
 //   npm run bench:auto -- [--runs 11] [--sizes 4,16] [--rtts 40,100] [--bin dist/imagekeeper.mjs]
+//                         [--hold FILE]
+// --hold FILE: set every link up, write the contenders as scripts ($IK_SNAPSHOT_40_4, $IK_PROBE_40_4,
+// $IK_PULL_40_4, …) in FILE with the daemon's environment, and keep it all running until SIGTERM.
 // The registry is the distribution registry with token auth (anonymous pulls of bench/*, as Docker
 // Hub grants for public images), its token service a separate server; each behind its own link.
 // Contenders, run in turn round after round:
@@ -20,6 +23,7 @@ import path from "node:path";
 import { buildSnapshot, snapshotArgv } from "../test/support/snapshot.js";
 import { DOCKER_CLI, pushImage, startDaemon } from "../test/support/testbed.js";
 import { startTokenRegistry, type TokenRegistry } from "../test/support/token-registry.js";
+import { hold, script } from "./support/hold.js";
 import { type Links, startLinks } from "./support/link.js";
 import {
   flag,
@@ -38,6 +42,7 @@ const sizes = (flag("--sizes") ?? "4,16").split(",").map(Number);
 const rtts = (flag("--rtts") ?? "40,100").split(",").map(Number);
 const bin = path.resolve(flag("--bin") ?? "dist/imagekeeper.mjs");
 const node = process.execPath;
+const holdFile = flag("--hold");
 const PROBE = path.resolve("bench/support/limit-probe.mjs");
 const USER = "bench";
 const PASSWORD = "bench-password";
@@ -49,6 +54,8 @@ const d = await startDaemon();
 const started: { stop(): Promise<void> }[] = [];
 try {
   const rows: string[][] = [];
+  const held: Record<string, string> = { ...d.env };
+  const q = (xs: string[]) => xs.map((x) => `'${x}'`).join(" ");
   for (const rtt of rtts) {
     let tokenLink: Links | undefined;
     const tok: TokenRegistry = await startTokenRegistry(USER, PASSWORD, {
@@ -101,6 +108,30 @@ try {
       );
       const args = ["prepull", "--recipe", dir, "--pull-policy", "auto"];
       const pullLoop = `for img in ${refs.join(" ")}; do ${DOCKER_CLI} pull -q "$img" >/dev/null; done`;
+      if (holdFile) {
+        Object.assign(held, {
+          IMAGEKEEPER_STATE_DIR: env.IMAGEKEEPER_STATE_DIR,
+          IMAGEKEEPER_CACHE_DIR: env.IMAGEKEEPER_CACHE_DIR,
+          IMAGEKEEPER_LOG_LEVEL: env.IMAGEKEEPER_LOG_LEVEL,
+          [`IK_SNAPSHOT_${rtt}_${n}`]: script(
+            work,
+            `snapshot-${rtt}-${n}`,
+            `exec ${q([node, ...snapshotArgv(blob, bin, args)])}`,
+          ),
+          [`IK_CACHED_${rtt}_${n}`]: script(
+            work,
+            `cached-${rtt}-${n}`,
+            `exec ${q([node, "--", bin, ...args])}`,
+          ),
+          [`IK_PROBE_${rtt}_${n}`]: script(
+            work,
+            `probe-${rtt}-${n}`,
+            `exec ${q([node, PROBE, linked, realm, service, ...tags.slice(0, n)])}`,
+          ),
+          [`IK_PULL_${rtt}_${n}`]: script(work, `pull-${rtt}-${n}`, pullLoop),
+        });
+        continue;
+      }
       const samples = await interleave(
         [
           { name: "node", run: () => timeProcess(node, ["-e", "0"], env) },
@@ -131,28 +162,31 @@ try {
       ]);
     }
   }
-  console.log(
-    `Warm prepull --pull-policy auto, all images present and current, over an emulated link: median of ${runs} interleaved rounds (ms); ratios are medians of per-round ratios. ${runContext()}`,
-  );
-  console.log("");
-  console.log(
-    table(
-      [
-        "RTT ms",
-        "images",
-        "node -e 0",
-        "limit: node + 2 RTT",
-        "probe (node + TCP + token + HEADs)",
-        "ik snapshot",
-        "ik code cache",
-        "docker pull loop",
-        "snapshot / limit",
-        "snapshot / probe",
-        "snapshot / pull loop",
-      ],
-      rows,
-    ),
-  );
+  if (holdFile) await hold(holdFile, held);
+  else {
+    console.log(
+      `Warm prepull --pull-policy auto, all images present and current, over an emulated link: median of ${runs} interleaved rounds (ms); ratios are medians of per-round ratios. ${runContext()}`,
+    );
+    console.log("");
+    console.log(
+      table(
+        [
+          "RTT ms",
+          "images",
+          "node -e 0",
+          "limit: node + 2 RTT",
+          "probe (node + TCP + token + HEADs)",
+          "ik snapshot",
+          "ik code cache",
+          "docker pull loop",
+          "snapshot / limit",
+          "snapshot / probe",
+          "snapshot / pull loop",
+        ],
+        rows,
+      ),
+    );
+  }
 } finally {
   await d.stop();
   for (const s of started.reverse()) await s.stop();

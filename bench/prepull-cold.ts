@@ -3,7 +3,10 @@
 // (bench/support/link.ts): 40 ms round trips at 20 MB/s per connection, and 100 ms at 10 MB/s. Not
 // a test: it prints tables for docs/performance.md.
 //   npm run bench:cold -- [--runs 3] [--links 40:20,100:10] [--mcd 3,6] [--link-mbps N]
-//                         [--scale 1] [--bin dist/imagekeeper.mjs]
+//                         [--scale 1] [--bin dist/imagekeeper.mjs] [--hold FILE]
+// --hold FILE: set the links and daemons up, write the contenders as scripts in FILE ($IK_LOOP_100_3,
+// $IK_IK_100_6, $IK_PROBE_100, $IK_LOCAL_6, …; each empties its daemon's store again at its end and
+// appends how long that took, ms, to $IK_CLEAN_LOG), and keep it all running until SIGTERM.
 // --links RTT_MS:MB_PER_S_PER_CONNECTION,…; --mcd the daemons' max-concurrent-downloads (one private
 // dockerd each); --link-mbps caps the whole link too (MB/s; default: per connection only).
 // Contenders, run in turn round after round, each on an empty store (removed after each run):
@@ -20,6 +23,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildSnapshot, snapshotArgv } from "../test/support/snapshot.js";
 import { type Daemon, DOCKER_CLI, pushImage, startDaemon, startRegistry } from "../test/support/testbed.js";
+import { hold, script } from "./support/hold.js";
 import { type Links, startLinks } from "./support/link.js";
 import {
   type Contender,
@@ -47,6 +51,7 @@ const mcds = (flag("--mcd") ?? "3,6").split(",").map(Number);
 const linkMbps = flag("--link-mbps");
 const bin = path.resolve(flag("--bin") ?? "dist/imagekeeper.mjs");
 const node = process.execPath;
+const holdFile = flag("--hold");
 const PROBE = path.resolve("bench/support/blob-probe.mjs");
 
 // The recipe: an app and its worker on one runtime over one OS base, a database on the OS base,
@@ -145,6 +150,29 @@ try {
   const perImage: string[][] = [];
   const lastMcd = mcds[mcds.length - 1]!;
   const local = recipe("local", reg.host);
+  const cleanLog = path.join(work, "clean.log");
+  const held: Record<string, string> = { IK_CLEAN_LOG: cleanLog };
+  const q = (xs: string[]) => xs.map((x) => `'${x}'`).join(" ");
+  /** A held contender: `body` on daemon `m`, then its store emptied of `refs`, timed apart. */
+  const heldScript = (name: string, m: number, body: string, refs: string[]) => {
+    const d = daemons.get(m)!;
+    const exports = Object.entries(envOf(d, m))
+      .filter(([k]) => k.startsWith("DOCKER_") || k.startsWith("IMAGEKEEPER_") || k === "HOME")
+      .map(([k, v]) => `export ${k}='${v}'`)
+      .join("\n");
+    const clean = `t=$(date +%s%N); ${DOCKER_CLI} rmi -f ${refs.join(" ")} >/dev/null; echo $(( ($(date +%s%N) - t) / 1000000 )) >> ${cleanLog}`;
+    return script(work, name, `${exports}\n${body}\n${clean}`);
+  };
+  if (holdFile)
+    for (const m of mcds) {
+      const args = ["prepull", "--recipe", local.dir, "--concurrency", String(m), "--json"];
+      held[`IK_LOCAL_${m}`] = heldScript(
+        `local-${m}`,
+        m,
+        `${q([node, ...snapshotArgv(blob, bin, args)])} >/dev/null`,
+        local.refs,
+      );
+    }
   for (const spec of linkSpecs) {
     const links: Links = await startLinks([
       { upstream: reg.host, ...spec, ...(linkMbps ? { linkBps: Number(linkMbps) * MB } : {}) },
@@ -168,6 +196,25 @@ try {
       });
       times.set(`ik@${m}`, []);
       contenders.push({ name: `ik@${m}`, run: () => prepull(d, m, r.dir, r.refs, times.get(`ik@${m}`)!) });
+    }
+    if (holdFile) {
+      for (const m of mcds) {
+        const loop = `for img in ${r.refs.join(" ")}; do ${DOCKER_CLI} image inspect "$img" >/dev/null 2>&1 || ${DOCKER_CLI} pull -q "$img" >/dev/null; done`;
+        const args = ["prepull", "--recipe", r.dir, "--concurrency", String(m), "--json"];
+        held[`IK_LOOP_${spec.rttMs}_${m}`] = heldScript(`loop-${spec.rttMs}-${m}`, m, loop, r.refs);
+        held[`IK_IK_${spec.rttMs}_${m}`] = heldScript(
+          `ik-${spec.rttMs}-${m}`,
+          m,
+          `${q([node, ...snapshotArgv(blob, bin, args)])} >/dev/null`,
+          r.refs,
+        );
+      }
+      held[`IK_PROBE_${spec.rttMs}`] = script(
+        work,
+        `probe-${spec.rttMs}`,
+        `exec ${q([node, PROBE, linked, ...RECIPE.map((i) => `${i.repo}:1.0`)])} >/dev/null`,
+      );
+      continue;
     }
     contenders.push({
       name: "probe",
@@ -215,30 +262,33 @@ try {
       }
     }
   }
-  console.log(
-    `Cold prepull of a 4-image recipe (${(total / MB).toFixed(0)} MB of layers, largest ${(largest / MB).toFixed(0)} MB), store emptied before each run: median of ${runs} interleaved rounds (s); ratios are medians of per-round ratios. ${runContext()}`,
-  );
-  console.log("");
-  console.log(
-    table(
-      [
-        "link",
-        "floor (largest blob + 4 RTT)",
-        "probe",
-        "local",
-        "limit",
-        ...mcds.flatMap((m) => [`loop, daemon ${m}`, `ik --concurrency ${m}, daemon ${m}`]),
-        ...mcds.flatMap((m) => [`ik@${m} / loop@${mcds[0]}`, `ik@${m} / limit`]),
-      ],
-      rows,
-    ),
-  );
-  console.log("");
-  console.log(
-    "Per image (medians): the time waiting for a download slot and the time pulling, from the report",
-  );
-  console.log("");
-  console.log(table(["link", "run", "image", "MB", "wait s", "pull s"], perImage));
+  if (holdFile) await hold(holdFile, held);
+  else {
+    console.log(
+      `Cold prepull of a 4-image recipe (${(total / MB).toFixed(0)} MB of layers, largest ${(largest / MB).toFixed(0)} MB), store emptied before each run: median of ${runs} interleaved rounds (s); ratios are medians of per-round ratios. ${runContext()}`,
+    );
+    console.log("");
+    console.log(
+      table(
+        [
+          "link",
+          "floor (largest blob + 4 RTT)",
+          "probe",
+          "local",
+          "limit",
+          ...mcds.flatMap((m) => [`loop, daemon ${m}`, `ik --concurrency ${m}, daemon ${m}`]),
+          ...mcds.flatMap((m) => [`ik@${m} / loop@${mcds[0]}`, `ik@${m} / limit`]),
+        ],
+        rows,
+      ),
+    );
+    console.log("");
+    console.log(
+      "Per image (medians): the time waiting for a download slot and the time pulling, from the report",
+    );
+    console.log("");
+    console.log(table(["link", "run", "image", "MB", "wait s", "pull s"], perImage));
+  }
 } finally {
   for (const s of started.reverse()) await s.stop();
   rmSync(work, { recursive: true, force: true });

@@ -2,6 +2,9 @@
 // seed loop, side by side in one run on a private testbed. Not a test: it prints a table for
 // docs/performance.md.
 //   npm run bench -- [--runs 21] [--sizes 4,8,16] [--bin dist/imagekeeper.mjs] [--profile DIR]
+//                    [--hold FILE]
+// --hold FILE: set the testbed up, write the contenders as scripts ($IK_LOOP4, $IK_SNAPSHOT4, …, in
+// FILE with the daemon's environment) and keep it running until SIGTERM, for an outside timer.
 // Contenders, for N images (pinned tags, all present), run in turn round after round:
 //   node      `node -e 0`: Node's own start, the floor of any Node program
 //   loop      the seed plan's loop:  for img; do docker image inspect "$img" || docker pull "$img"; done
@@ -15,6 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildSnapshot, snapshotArgv } from "../test/support/snapshot.js";
+import { hold, script } from "./support/hold.js";
 import { DOCKER_CLI, pushImage, startDaemon, startRegistry } from "../test/support/testbed.js";
 import {
   flag,
@@ -32,6 +36,7 @@ const runs = Number(flag("--runs") ?? 21);
 const sizes = (flag("--sizes") ?? "4,8,16").split(",").map(Number);
 const bin = path.resolve(flag("--bin") ?? "dist/imagekeeper.mjs");
 const prof = flag("--profile");
+const holdFile = flag("--hold");
 const node = process.execPath;
 
 const work = mkdtempSync(path.join(tmpdir(), "ikbench-"));
@@ -53,8 +58,7 @@ try {
     IMAGEKEEPER_CACHE_DIR: cacheDir,
     IMAGEKEEPER_LOG_LEVEL: "warn",
   };
-  const rows: string[][] = [];
-  for (const n of sizes) {
+  const bed = (n: number) => {
     const dir = path.join(work, `r${n}`);
     mkdirSync(dir);
     const list = refs.slice(0, n);
@@ -66,6 +70,29 @@ try {
     const seed = `cd ${dir} && imgs=$(${DOCKER_CLI} stack config -c compose.yml | sed -n 's/^ *image: //p') && for img in $imgs; do ${DOCKER_CLI} image inspect "$img" >/dev/null 2>&1 || ${DOCKER_CLI} pull "$img"; done`;
     // `missing`: skip-if-present without network, the same work as the loop.
     const args = ["prepull", "--recipe", dir, "--pull-policy", "missing"];
+    return { dir, loop, seed, args };
+  };
+  if (holdFile) {
+    const vars: Record<string, string> = { ...d.env };
+    for (const k of ["IMAGEKEEPER_STATE_DIR", "IMAGEKEEPER_CACHE_DIR", "IMAGEKEEPER_LOG_LEVEL"] as const)
+      vars[k] = env[k];
+    const q = (xs: string[]) => xs.map((x) => `'${x}'`).join(" ");
+    for (const n of sizes) {
+      const b = bed(n);
+      vars[`IK_LOOP${n}`] = script(work, `loop${n}`, b.loop);
+      vars[`IK_SEED${n}`] = script(work, `seed${n}`, b.seed);
+      vars[`IK_CACHED${n}`] = script(work, `cached${n}`, `exec ${q([node, "--", bin, ...b.args])}`);
+      vars[`IK_SNAPSHOT${n}`] = script(
+        work,
+        `snapshot${n}`,
+        `exec ${q([node, ...snapshotArgv(blob, bin, b.args)])}`,
+      );
+    }
+    await hold(holdFile, vars);
+  }
+  const rows: string[][] = [];
+  for (const n of holdFile ? [] : sizes) {
+    const { loop, seed, args } = bed(n);
     let fresh = 0;
     const samples = await interleave(
       [
@@ -112,27 +139,29 @@ try {
       vsLoop("snapshot"),
     ]);
   }
-  console.log(
-    `Warm prepull --pull-policy missing, all images present: median of ${runs} interleaved rounds (ms); ratios are medians of per-round ratios to the loop. ${runContext()}`,
-  );
-  console.log("");
-  console.log(
-    table(
-      [
-        "images",
-        "node -e 0",
-        "seed loop",
-        "seed plan",
-        "ik first run",
-        "ik code cache",
-        "ik snapshot",
-        "first / loop",
-        "cache / loop",
-        "snapshot / loop",
-      ],
-      rows,
-    ),
-  );
+  if (!holdFile) {
+    console.log(
+      `Warm prepull --pull-policy missing, all images present: median of ${runs} interleaved rounds (ms); ratios are medians of per-round ratios to the loop. ${runContext()}`,
+    );
+    console.log("");
+    console.log(
+      table(
+        [
+          "images",
+          "node -e 0",
+          "seed loop",
+          "seed plan",
+          "ik first run",
+          "ik code cache",
+          "ik snapshot",
+          "first / loop",
+          "cache / loop",
+          "snapshot / loop",
+        ],
+        rows,
+      ),
+    );
+  }
 } finally {
   await d.stop();
   await reg.stop();
