@@ -21,8 +21,14 @@
 let
   version = (lib.importJSON ../package.json).version;
   # The startup snapshot is built where this machine can run the package's node (not when
-  # cross-compiling): a blob fits only the Node that built it.
-  snapshot = stdenvNoCC.buildPlatform.canExecute stdenvNoCC.hostPlatform;
+  # cross-compiling): a blob fits only the Node that built it. canExecute came with nixpkgs 21.11;
+  # older trees (the 20.09 the module tests evaluate) compare the systems.
+  snapshot =
+    with stdenvNoCC;
+    if buildPlatform ? canExecute then
+      buildPlatform.canExecute hostPlatform
+    else
+      buildPlatform.system == hostPlatform.system;
   # The wrapper's first try (makeWrapper --run, before its exec line): start from the snapshot when
   # it is there, is the one this package built (its first 48 bytes: Node's version, architecture,
   # platform and V8's flags tag, NUL bytes dropped; @blobHead@ is filled in by the build), and no
@@ -31,7 +37,8 @@ let
   # there; the path after it only takes the script's place in argv (scripts/snapshot-entry.cjs).
   startFromSnapshot = lib.concatStringsSep " " [
     ''if [ -z "''${NODE_OPTIONS-}" ]''
-    "&& LC_ALL=C IFS= read -r -N 48 ik_head < @out@/libexec/imagekeeper/imagekeeper.blob 2>/dev/null"
+    # 2>/dev/null before the `<`: redirections apply left to right, and a missing blob is no error.
+    "&& LC_ALL=C IFS= read -r -N 48 ik_head 2>/dev/null < @out@/libexec/imagekeeper/imagekeeper.blob"
     ''&& [ "$ik_head" = @blobHead@ ];''
     # One line: test/integration/launch.itg.test.ts starts imagekeeper with exactly this.
     ''then exec -a "$0" ${lib.getExe nodejs} --snapshot-blob @out@/libexec/imagekeeper/imagekeeper.blob -- @out@/libexec/imagekeeper/imagekeeper.mjs "$@"; fi''
