@@ -37,6 +37,13 @@ function program(text) {
 // Indirect eval: compiled in the global scope, as vm.Script compiles it in the loader (the vm
 // module is not among those Node 20 supports in a snapshot). The source URL names the bundle in
 // stack traces.
-const run = (0, eval)(`${program(readFileSync(file, "utf8"))}\n//# sourceURL=${file}`);
+const text = program(readFileSync(file, "utf8"));
+// A bundle from before src/main.ts deferred its start would run the CLI now, at build time, and
+// freeze that run into the blob: refuse it (rebuild the bundle with `npm run build`).
+if (!text.includes("setDeserializeMainFunction"))
+  throw new Error(
+    `${file}: this bundle starts at once, not from a snapshot's main function: rebuild it (npm run build)`,
+  );
+const run = (0, eval)(`${text}\n//# sourceURL=${file}`);
 const module_ = { exports: {} };
 run(module_.exports, require, module_, file, path.dirname(file));
