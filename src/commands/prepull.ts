@@ -148,10 +148,12 @@ Exit status:
       return { kind: "ok" };
     }
 
-    // Gap prunes go here (prune.beforeRuns): the plan is known and nothing has been pulled yet.
-    // plan.filter((p) => p.action === "pull") is what will arrive; the manifests' HEADs do not give
-    // layer sizes (a GET would count as a Docker Hub pull), so the bytes to pull are not known.
-
+    // Room first: a prune in the gap between runs when these pulls would reach the high watermark
+    // (docs/prune.md, "Gap prunes"). The manifests' HEADs do not give layer sizes (a GET would count
+    // as a Docker Hub pull), so the bytes to pull are not known (0). Loaded only when something is
+    // to be pulled: a warm prepull stays lean.
+    if (plan.some((p) => p.action === "pull"))
+      await (await import("../prune/gap-prune.js")).gapPruneBeforePull(ctx, plan);
     const tty = ctx.isTTY && !f.json;
     let results: ImageResult[];
     if (short.length) {

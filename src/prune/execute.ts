@@ -55,7 +55,7 @@ export interface ExecutionResult {
   removed: Removed[];
   /** Removable in the plan, but used or refused by the time its turn came. */
   skipped: Skipped[];
-  /** Removable, not removed: usage was below the low watermark before their turn. */
+  /** Removable, not removed: the target was reached before their turn. */
   notNeeded: PlannedImage[];
 }
 

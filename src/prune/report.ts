@@ -45,7 +45,9 @@ export function resultOf(
     for (const s of exec.skipped)
       kept.push(entry(s.image, `skipped (#${s.image.order}, ${s.image.code}): ${s.why}`));
     for (const p of exec.notNeeded)
-      kept.push(notNeeded(p, "usage was below the low watermark before its turn"));
+      kept.push(
+        notNeeded(p, "the target (below the low watermark, maxFree free) was reached before its turn"),
+      );
   } else if (plan) {
     for (const p of plan.removable) kept.push(notNeeded(p, `nothing removed: ${plan.gate.reason}`));
   }
@@ -79,7 +81,7 @@ export function dryRunResultOf(plan: PrunePlan): PruneResult {
     expected.reduce((n, p) => n + p.sizeBytes, 0),
   );
   const why = plan.gate.proceed
-    ? "expected below the low watermark before its turn"
+    ? "expected to reach the target (below the low watermark, maxFree free) before its turn"
     : `nothing removed: ${plan.gate.reason}`;
   return pruneResultSchema.parse({
     outcome: plan.outcome,
@@ -90,15 +92,25 @@ export function dryRunResultOf(plan: PrunePlan): PruneResult {
   });
 }
 
-function diskLine(d: DiskUsage, w: { low: number; high: number; critical: number }): string {
-  return `${d.path}: ${roundPercent(d.usedPercent)}% used, ${formatBytes(d.freeBytes)} free (watermarks: low ${w.low}%, high ${w.high}%, critical ${w.critical}%)`;
+function diskLine(d: DiskUsage, w: Watermarks): string {
+  const free = [
+    ...(w.minFree == null ? [] : [`minFree ${formatBytes(w.minFree)}`]),
+    ...(w.maxFree == null ? [] : [`maxFree ${formatBytes(w.maxFree)}`]),
+  ];
+  return `${d.path}: ${roundPercent(d.usedPercent)}% used, ${formatBytes(d.freeBytes)} free (watermarks: low ${w.low}%, high ${w.high}%, critical ${w.critical}%${free.length ? `; ${free.join(", ")}` : ""})`;
 }
 
 export interface Watermarks {
   low: number;
   high: number;
   critical: number;
+  /** prune.minFree / prune.maxFree (bytes; null or absent when off). */
+  minFree?: number | null;
+  maxFree?: number | null;
 }
+
+/** Free bytes a prune aims for (measure.ts targetFreeBytes): maxFree, else minFree, else none. */
+const targetFree = (w: Watermarks) => w.maxFree ?? w.minFree ?? 0;
 
 /** The whole plan, for --dry-run. */
 export function renderPlan(plan: PrunePlan, w: Watermarks, now: Date): string {
@@ -107,7 +119,12 @@ export function renderPlan(plan: PrunePlan, w: Watermarks, now: Date): string {
   lines.push(`  disk   ${diskLine(plan.before, w)}`);
   lines.push(`  gate   ${plan.gate.reason}`);
   if (plan.gate.proceed) {
-    lines.push(`  target free ${formatBytes(plan.targetBytes)} to get below ${w.low}%`);
+    const free = targetFree(w);
+    const incoming =
+      plan.incomingBytes > 0 ? `, with room for ${formatBytes(plan.incomingBytes)} incoming` : "";
+    lines.push(
+      `  target free ${formatBytes(plan.targetBytes)} to get below ${w.low}%${free > 0 ? ` with ${formatBytes(free)} free` : ""}${incoming}`,
+    );
     lines.push(`  dangling step: ${plan.dangling.method} (${plan.dangling.why})`);
     lines.push(
       `  expected removals: ${plan.expectedRemovals} of ${plan.removable.length} removable image(s)`,

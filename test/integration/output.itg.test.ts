@@ -24,7 +24,7 @@ import { prepullReportSchema } from "../../src/pull/report.js";
 import { pruneResultSchema } from "../../src/prune/report.js";
 import { journalEntrySchema } from "../../src/state/journal.js";
 import { stripAnsi } from "../../src/ui/text.js";
-import { cli } from "../support/cli.js";
+import { cli, cliSpawn } from "../support/cli.js";
 import { type Daemon, pushImage, type Registry, startDaemon, startRegistry } from "../support/testbed.js";
 
 const bin = inject("imagekeeperBin");
@@ -358,6 +358,33 @@ describe("--json on every command", () => {
     for (const x of ["auth login", "config check", "completion"]) covered.add(x);
   });
 
+  it("watch: one document when it stops", async () => {
+    const w = cliSpawn(["watch", "--json"], env());
+    let err = "";
+    w.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    let out = "";
+    w.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    const closed = new Promise<number | null>((r) => w.on("close", (c) => r(c)));
+    const deadline = Date.now() + 60_000;
+    while (!err.includes("following the Docker daemon's events") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    w.kill("SIGTERM");
+    expect(await closed).toBe(0);
+    expect(json(out)).toMatchObject({ ok: true, events: {}, outages: 0, stateDir });
+    covered.add("watch");
+  });
+
+  it("simulate", async () => {
+    const trace = path.resolve("test/fixtures/sim/small.jsonl");
+    const r = await cli(["simulate", "--trace", trace, "--capacity", "40GiB", "--json"], env());
+    expect(r.code).toBe(0);
+    expect(json(r.stdout)).toMatchObject({
+      trace: { runs: 5 },
+      results: [{ capacityBytes: 40 * 1024 ** 3 }],
+    });
+    covered.add("simulate");
+  });
+
   it("covered every command (a new command needs a line above)", () => {
     expect([...covered].sort()).toEqual(COMMANDS.map((c) => c.name).sort());
   });
@@ -383,7 +410,14 @@ describe("history from real prepulls and prunes", () => {
     writeFileSync(
       aggressive,
       JSON.stringify({
-        prune: { highWatermarkPercent: 2, lowWatermarkPercent: 1, criticalWatermarkPercent: 2, minAge: 0 },
+        // No reservation either: the prepulls just above reserve their images for 15 minutes.
+        prune: {
+          highWatermarkPercent: 2,
+          lowWatermarkPercent: 1,
+          criticalWatermarkPercent: 2,
+          minAge: 0,
+          reservation: 0,
+        },
       }),
     );
     const p = await cli(["prune", "--json", "--config", aggressive], env());

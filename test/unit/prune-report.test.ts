@@ -62,7 +62,9 @@ describe("prune --json documents", () => {
     expect(r.outcome).toBe("pruned");
     expect(r.removed.map((x) => x.reason.split(" ")[0])).toEqual(["dangling", "lru", "lru"]);
     expect(r.kept.map((x) => x.reason.split(" ")[0])).toEqual(["too-young:", "not-needed"]);
-    expect(r.kept[1]!.reason).toMatch(/^not-needed \(#4, lru\): expected below the low watermark/);
+    expect(r.kept[1]!.reason).toMatch(
+      /^not-needed \(#4, lru\): expected to reach the target \(below the low watermark, maxFree free\) before its turn;/,
+    );
     expect(r.after.usedPercent).toBe(60);
     expect(Object.keys(r)).toEqual(["outcome", "before", "after", "removed", "kept"]);
   });
@@ -120,6 +122,28 @@ describe("renderPlan", () => {
   });
 });
 
+describe("renderPlan: the target with absolute thresholds", () => {
+  it.each([
+    [null, null, /^ {2}target free \S+ \S+ to get below \d+%$/m, /critical \d+%\)$/m],
+    [4 * 1024 * MiB, null, /to get below \d+% with 4\.0 GiB free$/m, /; minFree 4\.0 GiB\)$/m],
+    [
+      4 * 1024 * MiB,
+      8 * 1024 * MiB,
+      /to get below \d+% with 8\.0 GiB free$/m,
+      /; minFree 4\.0 GiB, maxFree 8\.0 GiB\)$/m,
+    ],
+  ])("minFree %s, maxFree %s", (minFree, maxFree, target, disk) => {
+    const text = renderPlan(plan, { ...W, minFree, maxFree }, NOW);
+    expect(text).toMatch(target);
+    expect(text).toMatch(disk);
+  });
+
+  it("says the room it makes for incoming bytes", () => {
+    const text = renderPlan({ ...plan, incomingBytes: 300 * MiB }, W, NOW);
+    expect(text).toMatch(/to get below \d+%, with room for 300\.0 MiB incoming$/m);
+  });
+});
+
 describe("renderStatus", () => {
   it("says where usage stands, who holds leases, what the last prune did", () => {
     const s: Status = {
@@ -128,7 +152,7 @@ describe("renderStatus", () => {
         usedPercent: 87.2,
         freeBytes: 6 * 1024 * MiB,
         totalBytes: 48 * 1024 * MiB,
-        watermarks: W,
+        watermarks: { ...W, minFree: null, maxFree: null },
         level: "above-high",
       },
       leases: [
@@ -168,6 +192,7 @@ describe("renderStatus", () => {
         nextOpen: "2025-03-02T04:30:00.000Z",
       },
       quota: [],
+      watch: { running: true, connected: true, lastEventAt: "2025-03-01T11:59:30.000Z", reconciledAt: null },
       problems: [],
     };
     const t = renderStatus(s, NOW);
@@ -180,5 +205,6 @@ describe("renderStatus", () => {
     expect(t).toMatch(/last removal run: pruned 1d0h ago, freed 3\.0 GiB \(measured\), 7 image\(s\) removed/);
     expect(t).toMatch(/deferred 3 times in a row/);
     expect(t).toMatch(/window {3}"30 4 \* \* \*" for 2h0m: closed; next opens 2025-03-02T04:30:00.000Z/);
+    expect(t).toMatch(/watch {4}running; last event 30\.0s ago \(2025-03-01T11:59:30.000Z\)/);
   });
 });

@@ -132,7 +132,7 @@ describe("status shows the last quota", () => {
         usedPercent: 10,
         freeBytes: 1,
         totalBytes: 2,
-        watermarks: { low: 70, high: 85, critical: 95 },
+        watermarks: { low: 70, high: 85, critical: 95, minFree: null, maxFree: null },
         level: "below-low",
       },
       leases: [],
@@ -156,6 +156,7 @@ describe("status shows the last quota", () => {
           },
         },
       ],
+      watch: { running: false, connected: null, lastEventAt: null, reconciledAt: null },
       problems: [],
     } satisfies Status;
     expect(renderStatus(s, new Date(AT + 300_000))).toMatch(
