@@ -10,7 +10,7 @@ _imagekeeper() {
     if (( skip )); then skip=0; continue; fi
     case "$w" in
       --) dd=$i; break ;;
-      --assume-usage|--baseline|--capacity|--concurrency|--config|--default-size|--docker-config|--env-file|--flush-interval|--id|--kind|--label|--log-format|--log-level|--metrics-interval|--password-file|--pull-policy|--pull-rate|--recipe|--ref|--registry|--retries|--role|--run-length|--set|--since|--timeout|--timer|--trace|--ttl|--username|--wait|--write-trace) skip=1 ;;
+      --assume-usage|--baseline|--capacity|--concurrency|--config|--default-size|--docker-config|--env-file|--flush-interval|--id|--kind|--label|--log-format|--log-level|--metrics-interval|--password-file|--progress-interval|--pull-policy|--pull-rate|--recipe|--ref|--registry|--retries|--role|--run-length|--set|--since|--stall-after|--timeout|--timer|--trace|--ttl|--username|--wait|--write-trace) skip=1 ;;
       -*) ;;
       *) words+=("$w") ;;
     esac
@@ -51,6 +51,8 @@ _imagekeeper() {
     'prepull:--pull-policy') mapfile -t COMPREPLY < <(compgen -W 'auto missing always' -- "$cur"); return 0 ;;
     'prepull:--retries') COMPREPLY=(); return 0 ;;
     'prepull:--timeout') COMPREPLY=(); return 0 ;;
+    'prepull:--progress-interval') COMPREPLY=(); return 0 ;;
+    'prepull:--stall-after') COMPREPLY=(); return 0 ;;
     'run:--wait') COMPREPLY=(); return 0 ;;
     'lease acquire:--ttl') COMPREPLY=(); return 0 ;;
     'lease acquire:--id') COMPREPLY=(); return 0 ;;
@@ -93,7 +95,7 @@ _imagekeeper() {
       ;;
     'images') opts='--recipe --env-file --ref --chaos --set'
       ;;
-    'prepull') opts='--recipe --env-file --ref --chaos --set --role --concurrency --pull-policy --retries --timeout --dry-run'
+    'prepull') opts='--recipe --env-file --ref --chaos --set --role --concurrency --pull-policy --retries --timeout --progress-interval --stall-after --dry-run'
       ;;
     'run') opts='--wait'
       ;;

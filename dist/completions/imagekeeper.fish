@@ -12,7 +12,7 @@ function __imagekeeper_words
         switch $w
             case --
                 return
-            case --assume-usage --baseline --capacity --concurrency --config --default-size --docker-config --env-file --flush-interval --id --kind --label --log-format --log-level --metrics-interval --password-file --pull-policy --pull-rate --recipe --ref --registry --retries --role --run-length --set --since --timeout --timer --trace --ttl --username --wait --write-trace
+            case --assume-usage --baseline --capacity --concurrency --config --default-size --docker-config --env-file --flush-interval --id --kind --label --log-format --log-level --metrics-interval --password-file --progress-interval --pull-policy --pull-rate --recipe --ref --registry --retries --role --run-length --set --since --stall-after --timeout --timer --trace --ttl --username --wait --write-trace
                 set skip 1
             case '-*'
             case '*'
@@ -101,6 +101,8 @@ complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_a
 complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l pull-policy -r -f -a 'auto missing always' -d 'auto | missing | always (default auto, config prepull.pullPolicy)'
 complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l retries -r -f -d 'attempts per image for transient failures (default 4)'
 complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l timeout -r -f -d 'deadline for the whole prepull, registry checks included (default 30m)'
+complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l progress-interval -r -f -d 'the steady interval without a terminal (default 10s, config'
+complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l stall-after -r -f -d 'no bytes for this long is a stall (default 30s, config prepull.stallAfter)'
 complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l dry-run -d 'ask the registries and print the plan; pull nothing'
 complete -c imagekeeper -n '__imagekeeper_using run; and not __imagekeeper_after_dashdash' -l wait -r -f -d 'how long to wait for a prune in progress or another run\'s gap prune,'
 complete -c imagekeeper -n '__imagekeeper_using run; and __imagekeeper_after_dashdash' -F -a '(__fish_complete_command)'
