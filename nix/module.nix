@@ -333,7 +333,7 @@ in
       '';
       example = lib.literalExpression ''
         {
-          prune.highWatermarkPercent = 80;
+          prune.highWatermarkPercent = 90;
           prune.keep = [ "traefik:*" "*/postgres:*" ];
           prune.window = "0 2 * * *";
           metrics.textfile = "/var/lib/prometheus-node-exporter-text/imagekeeper.prom";
@@ -364,7 +364,15 @@ in
             "error"
           ];
           default = "info";
-          description = "Log level; logs are JSON lines on stderr, which journald keeps.";
+          description = "Log level of the lines on stderr, which journald keeps (with syslog priorities, so `journalctl -p warning` filters them).";
+        };
+        logFormat = mkOption {
+          type = types.enum [
+            "human"
+            "json"
+          ];
+          default = "human";
+          description = "`human`: one readable line per event; `json`: pino JSON lines (for a log shipper).";
         };
         prepull = mkOption {
           default = { };
@@ -400,6 +408,8 @@ in
             backoffBase = duration "2s" "First retry delay, doubled on each attempt, with jitter.";
             backoffCap = duration "30s" "Longest retry delay.";
             timeout = duration "30m" "Deadline for a whole prepull.";
+            progressInterval = duration "10s" "Without a terminal: how often a \"still pulling\" line is logged for an image nothing was said about.";
+            stallAfter = duration "30s" "An image that receives no bytes for this long is reported as stalled (a warning).";
           };
         };
         prune = mkOption {
@@ -447,6 +457,16 @@ in
               default = 1;
               description = "Images removed before the disk is measured again.";
             };
+            beforeRuns = mkOption {
+              type = types.bool;
+              default = true;
+              description = ''
+                Prune in the gaps between runs: before a run takes its lease (or a prepull pulls)
+                with the disk at the high watermark, new runs wait while the live ones finish and
+                a prune frees room (docs/prune.md, "Gap prunes").
+              '';
+            };
+            gapWait = duration "10m" "How long a gap prune waits for live runs to finish before giving up (the run then goes ahead).";
           };
         };
         lease = mkOption {
@@ -455,6 +475,13 @@ in
           type = freeform {
             wait = duration "10m" "How long `imagekeeper run` waits for a prune in progress (then exit 4).";
             ttl = duration "6h" "Default lifetime of a `lease acquire` lease.";
+          };
+        };
+        ledger = mkOption {
+          default = { };
+          description = "The usage ledger the prune order reads (docs/prune.md).";
+          type = freeform {
+            horizon = duration "30d" "Forget images gone, and app image sets not renewed, for longer than this.";
           };
         };
         metrics = mkOption {
@@ -760,10 +787,12 @@ in
     # The run dir is sticky as well: a runner may remove its own lease files, not another's (the
     # owner, the prune service, may remove any). The lock file is made here, by root, read-only:
     # in a sticky dir only a file's owner (or the dir's) may delete it, so no runner can delete
-    # lease.lock and split the exclusion between runs and prunes (docs/leases.md).
+    # lease.lock and split the exclusion between runs and prunes (docs/leases.md); nor drain.lock,
+    # which orders gap prunes before the runs arriving behind them.
     systemd.tmpfiles.rules = [
       "d ${cfg.settings.runDir} 3770 imagekeeper ${group} - -"
       "f ${cfg.settings.runDir}/lease.lock 0440 root ${group} - -"
+      "f ${cfg.settings.runDir}/drain.lock 0440 root ${group} - -"
       "d ${cfg.settings.stateDir} 2770 imagekeeper ${group} - -"
     ]
     ++ lib.optional (metricsDir != null) metricsRule

@@ -67,6 +67,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./prune.js")).pruneCommand,
   },
   {
+    name: "watch",
+    summary: "record image uses from the engine's events (a long-running service)",
+    load: async () => (await import("./watch.js")).watchCommand,
+  },
+  {
     name: "simulate",
     summary: "replay a CI trace through the prune policy at several disk sizes",
     load: async () => (await import("./simulate.js")).simulateCommand,

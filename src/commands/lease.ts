@@ -6,7 +6,9 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { InputError, InterruptedError } from "../errors.js";
 import { acquireLease, releaseLease } from "../lease/acquired.js";
+import { callerHoldsLease, enterGate } from "../lease/drain.js";
 import { checkLeaseId, newLeaseId } from "../lease/ids.js";
+import { readLeaseFile } from "../lease/metadata.js";
 import { human, logger } from "../log.js";
 import { durationMs, formatDuration } from "../util/duration.js";
 import { parseFlags } from "./flags.js";
@@ -21,6 +23,11 @@ releasing. For a job that is one process, prefer \`imagekeeper run -- CMD\`.
 
 If a prune is in progress, acquire waits for it (at most --wait) before taking the lease.
 Acquiring an id that is already held renews it: a new TTL from now, never unheld in between.
+
+Like \`imagekeeper run\`, acquire first prunes in the gap when the disk is at or above the high
+watermark (prune.beforeRuns; docs/prune.md, "Gap prunes"). Later steps of the job that call
+imagekeeper (a prepull before an upgrade) should know they are inside the lease, or their gap
+prune waits for it: export IMAGEKEEPER_LEASE=ID after acquiring.
 
 The lease is held by a small detached process (\`sleep TTL\`, in its own session), so it must run
 where it may outlive the CI step: on the host, not in a container removed after the step.
@@ -45,6 +52,7 @@ Exit status:
 
 Example:
   id=$(imagekeeper lease acquire --ttl 2h --id "job-$CI_JOB_ID")
+  export IMAGEKEEPER_LEASE="$id"
   …deploy and test…
   imagekeeper lease release "$id"
 See docs/leases.md.`;
@@ -110,17 +118,44 @@ export const leaseAcquireCommand: CommandSpec = {
     const flags = parseFlags("lease acquire", AcquireFlags, values);
     const id = flags.id === undefined ? newLeaseId("lease") : checkLeaseId(flags.id, "lease acquire");
     const ttlMs = flags.ttl ?? ctx.config.lease.ttl;
-    const got = await acquireLease(ctx.config.runDir, {
-      id,
-      ttlMs,
-      waitMs: flags.wait ?? ctx.config.lease.wait,
-      command: flags.label ?? callerLabel(),
-      signal: ctx.signal,
-    });
-    if (!got) {
+    const waitMs = flags.wait ?? ctx.config.lease.wait;
+    const { runDir } = ctx.config;
+    const interrupted = () => {
       const reason = ctx.signal.reason;
-      throw reason instanceof InterruptedError ? reason : new InterruptedError("SIGTERM");
+      return reason instanceof InterruptedError ? reason : new InterruptedError("SIGTERM");
+    };
+    // A renewal, or an acquire inside another lease, already holds a lease: no gap prune, no wait
+    // at the drain gate (either would wait for that very lease: docs/leases.md, "The drain").
+    const renewal = (await readLeaseFile(runDir, id).catch(() => undefined))?.held === true;
+    const inside = renewal ? id : await callerHoldsLease(runDir, ctx.env);
+    if (!inside && ctx.config.prune.beforeRuns) {
+      const { gapPrune } = await import("../prune/gap-prune.js");
+      const gap = await gapPrune(ctx, {
+        what: "imagekeeper lease acquire",
+        before: "the lease is taken",
+        incomingBytes: 0,
+        reserved: [],
+        signal: ctx.signal,
+      });
+      if (gap.kind === "aborted") throw interrupted();
     }
+    const gate = inside
+      ? undefined
+      : await enterGate(runDir, { waitMs, signal: ctx.signal, what: "imagekeeper lease acquire" });
+    if (!inside && !gate) throw interrupted();
+    let got: Awaited<ReturnType<typeof acquireLease>>;
+    try {
+      got = await acquireLease(runDir, {
+        id,
+        ttlMs,
+        waitMs: Math.max(0, waitMs - (gate?.waitedMs ?? 0)),
+        command: flags.label ?? callerLabel(),
+        signal: ctx.signal,
+      });
+    } finally {
+      gate?.leave();
+    }
+    if (!got) throw interrupted();
     logger().info(
       human({ id: got.id, holderPid: got.pid, expiresAt: got.expiresAt, ttl: formatDuration(ttlMs) }, [
         "id",

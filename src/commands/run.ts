@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { CommandNotRunnableError, InputError } from "../errors.js";
 import { run as exec, type SpawnedChild } from "../exec.js";
+import { callerHoldsLease, enterGate, LEASE_ENV } from "../lease/drain.js";
 import { startRunLease } from "../lease/run-lease.js";
 import { logger } from "../log.js";
 import { durationMs } from "../util/duration.js";
@@ -19,7 +20,16 @@ Run CMD while holding a shared run lease: while any run lease is live, \`imageke
 and removes nothing. Any number of runs may hold leases at once.
 
 If a prune is in progress when run starts, run waits for it to finish (at most --wait), then
-starts CMD. A prune never waits for runs, so the wait is one prune's duration at most.
+starts CMD. A timer prune never waits for runs, so that wait is one prune's duration at most.
+
+Prune in the gap: when the disk is at or above prune.highWatermarkPercent, run prunes before its
+lease exists (prune.beforeRuns): it announces a drain (runs arriving now wait behind it, at most
+their --wait), waits up to prune.gapWait for live runs to end, prunes by the normal policy, then
+starts CMD. If the runs outlast prune.gapWait, CMD starts without a prune (a warning). Each wait
+is logged once, with its reason and its bound. docs/prune.md, "Gap prunes".
+
+CMD gets IMAGEKEEPER_LEASE=<lease id> in its environment: imagekeeper commands it runs (prepull,
+a nested run) know they are inside this lease and never wait for it.
 
 CMD is started directly (no shell), with imagekeeper's stdin, stdout, stderr and environment, in its
 own process group. SIGINT, SIGTERM and SIGHUP sent to imagekeeper are forwarded to that process
@@ -28,8 +38,8 @@ When CMD exits, anything it left running in its process group is killed. If imag
 killed (even by SIGKILL) the lease ends at once and CMD receives SIGTERM (a parent-death signal).
 
 Options:
-  --wait DURATION  how long to wait for a prune in progress, e.g. 90s, 10m
-                   (default: config lease.wait, 10m)
+  --wait DURATION  how long to wait for a prune in progress or another run's gap prune,
+                   e.g. 90s, 10m (default: config lease.wait, 10m)
   --json           when run ends, print {ok, exitCode, signal?, started, leaseId?, waitedMs?,
                    durationMs?} as the LAST LINE OF STDERR: stdout is CMD's and stays untouched
 
@@ -97,14 +107,41 @@ export const runCommand: CommandSpec = {
       cancelWait.abort();
     };
     for (const sig of FORWARDED) process.on(sig, onSignal);
+    const stopped = () =>
+      done(signalStatus(pending ?? "SIGTERM"), { signal: pending ?? "SIGTERM", started: false });
     try {
-      const lease = await startRunLease(ctx.config.runDir, {
-        command: argv,
-        waitMs,
-        signal: cancelWait.signal,
-      });
-      if (!lease)
-        return done(signalStatus(pending ?? "SIGTERM"), { signal: pending ?? "SIGTERM", started: false });
+      // Room first (docs/prune.md, "Gap prunes"): with the disk at the high watermark, drain the
+      // host and prune before this run's lease exists. Never fatal; loaded only when enabled.
+      if (ctx.config.prune.beforeRuns) {
+        const { gapPrune } = await import("../prune/gap-prune.js");
+        const gap = await gapPrune(ctx, {
+          what: "imagekeeper run",
+          before: "the run starts",
+          incomingBytes: 0,
+          reserved: [],
+          signal: cancelWait.signal,
+        });
+        if (gap.kind === "aborted" || pending) return stopped();
+      }
+      // A run inside another run's lease never waits at the drain gate (the drain may be waiting
+      // for that very lease: docs/leases.md, "The drain").
+      const { runDir } = ctx.config;
+      const inside = await callerHoldsLease(runDir, ctx.env);
+      const gate = inside
+        ? undefined
+        : await enterGate(runDir, { waitMs, signal: cancelWait.signal, what: "imagekeeper run" });
+      if (!inside && !gate) return stopped();
+      let lease: Awaited<ReturnType<typeof startRunLease>>;
+      try {
+        lease = await startRunLease(runDir, {
+          command: argv,
+          waitMs: Math.max(0, waitMs - (gate?.waitedMs ?? 0)),
+          signal: cancelWait.signal,
+        });
+      } finally {
+        gate?.leave();
+      }
+      if (!lease) return stopped();
       try {
         if (pending)
           return done(signalStatus(pending), { signal: pending, started: false, leaseId: lease.id });
@@ -114,6 +151,8 @@ export const runCommand: CommandSpec = {
         // unprotected. prctl(2) PR_SET_PDEATHSIG.
         const r = await exec("setpriv", ["--pdeathsig", "TERM", "--", ...argv], {
           inheritStdio: true,
+          // Commands inside the run know they hold this lease (no gap prune or drain wait for it).
+          env: { [LEASE_ENV]: lease.id },
           onSpawn: (c) => {
             child = c;
             if (pending) c.signal(pending);
@@ -128,6 +167,7 @@ export const runCommand: CommandSpec = {
         });
       } finally {
         lease.release();
+        logger().debug({ id: lease.id }, "run lease released");
       }
     } finally {
       for (const sig of FORWARDED) process.off(sig, onSignal);

@@ -88,6 +88,56 @@ export class Engine {
     return (await this.get("/containers/json?all=1", z.array(containerSummarySchema))) ?? [];
   }
 
+  /** One container (labels, image ID, state times); undefined when it is gone. */
+  inspectContainer(id: string): Promise<ContainerInspect | undefined> {
+    return this.get(`/containers/${encodeURIComponent(id)}/json`, containerInspectSchema);
+  }
+
+  /** Containers of any state, with their labels and creation time (for `imagekeeper watch`). */
+  async listContainersLabelled(): Promise<ContainerListed[]> {
+    return (await this.get("/containers/json?all=1", z.array(containerListedSchema))) ?? [];
+  }
+
+  /**
+   * Follow the event stream (GET /events): each line the daemon writes (one JSON message) is handed
+   * to `onLine` as it arrives. Resolves when the daemon closes the stream (it stopped, or `until`
+   * passed) or `signal` aborts it; a daemon that cannot be reached is a DaemonUnavailableError.
+   * `since`/`until` are Unix times as the API takes them ("SECONDS.NANOSECONDS"); the daemon
+   * replays the events it still holds from `since` on (inclusive), then streams new ones.
+   */
+  async events(
+    q: { since?: string; until?: string; filters?: Record<string, string[]> },
+    onLine: (line: string) => void,
+    opts: { signal?: AbortSignal; idleTimeoutMs?: number } = {},
+  ): Promise<void> {
+    const params = new URLSearchParams();
+    if (q.since !== undefined) params.set("since", q.since);
+    if (q.until !== undefined) params.set("until", q.until);
+    if (q.filters) params.set("filters", JSON.stringify(q.filters));
+    const path = `/events${params.size ? `?${params.toString()}` : ""}`;
+    let r: Awaited<ReturnType<typeof http10Stream>>;
+    try {
+      r = await http10Stream(
+        this.endpoint,
+        {
+          method: "GET",
+          path,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+        },
+        onLine,
+      );
+    } catch (e) {
+      const code = e instanceof ConnectError ? e.code : undefined;
+      throw new DaemonUnavailableError(
+        `cannot follow the Docker daemon's events at ${this.describe()}: ${code ?? (e as Error).message}`,
+        { cause: e },
+      );
+    }
+    if (r.status !== 0 && (r.status < 200 || r.status >= 300))
+      throw new ToolError(`docker API GET ${path} answered ${r.status}: ${r.body.slice(0, 300)}`);
+  }
+
   /** Swarm services; empty when this node is not a swarm manager. */
   async listServices(): Promise<ServiceSummary[]> {
     const { status, body } = await this.request("GET", "/services");
@@ -123,6 +173,26 @@ export class Engine {
       },
       opts.onLine,
     );
+  }
+
+  /**
+   * GET /system/df: what `docker system df` shows. Only LayersSize is read (image layers on disk,
+   * shared layers once). On API < 1.42 (dockerd 20.10) there is no `type=` filter: the daemon
+   * also sizes containers and volumes, which takes a while on a host with big volumes.
+   */
+  async layersSize(): Promise<number | undefined> {
+    // Streamed: http10() half-closes its side after the request, and the daemon cancels a request
+    // whose client closed (Go's net/http sees EOF on its background read): fine for a quick
+    // answer, but /system/df takes long enough to be cancelled ("context canceled", 500).
+    const lines: string[] = [];
+    const r = await http10Stream(
+      this.endpoint,
+      { method: "GET", path: "/system/df?type=image", idleTimeoutMs: this.timeoutMs },
+      (l) => lines.push(l),
+    );
+    if (r.status < 200 || r.status >= 300) return undefined;
+    const doc = systemDfSchema.safeParse(JSON.parse(lines.join("\n")));
+    return doc.success ? (doc.data.LayersSize ?? undefined) : undefined;
   }
 
   /** The daemon's registry settings (mirrors, insecure registries), from GET /info. */
@@ -182,6 +252,29 @@ export const containerSummarySchema = z.looseObject({
 });
 export type ContainerSummary = z.output<typeof containerSummarySchema>;
 
+export const containerListedSchema = containerSummarySchema.extend({
+  Labels: z.record(z.string(), z.string()).nullish(),
+  /** Creation time, Unix seconds. */
+  Created: z.number().optional(),
+});
+export type ContainerListed = z.output<typeof containerListedSchema>;
+
+export const containerInspectSchema = z.looseObject({
+  Id: z.string(),
+  /** The image ID (sha256:…), whatever name the container was created with. */
+  Image: z.string(),
+  Created: z.string().optional(),
+  Config: z.looseObject({ Labels: z.record(z.string(), z.string()).nullish() }).nullish(),
+  State: z
+    .looseObject({
+      Running: z.boolean().optional(),
+      StartedAt: z.string().optional(),
+      FinishedAt: z.string().optional(),
+    })
+    .nullish(),
+});
+export type ContainerInspect = z.output<typeof containerInspectSchema>;
+
 const containerSpec = z.looseObject({
   TaskTemplate: z
     .looseObject({ ContainerSpec: z.looseObject({ Image: z.string().optional() }).optional() })
@@ -193,3 +286,5 @@ export const serviceSchema = z.looseObject({
   PreviousSpec: containerSpec.nullish(),
 });
 export type ServiceSummary = z.output<typeof serviceSchema>;
+
+export const systemDfSchema = z.looseObject({ LayersSize: z.number().nullish() });

@@ -18,25 +18,38 @@ const CONFLICT_EXIT = 1;
  * it. Never through a symlink: both sides must lock the run dir's own file (O_NOFOLLOW).
  */
 export function openLockFile(runDir: string): number {
+  return openRunDirLock(runDir, lockFile(runDir), "lease lock");
+}
+
+/**
+ * Open (creating if needed) a lock file in the run dir, as `lease.lock` is opened: read-only, never
+ * through a symlink, a regular file, mode LOCK_FILE_MODE exactly when created. `what` names it in
+ * errors ("lease lock", "drain lock").
+ */
+export function openRunDirLock(runDir: string, file: string, what: string): number {
   ensureRunDir(runDir);
-  const file = lockFile(runDir);
+  const fail = (e: unknown) =>
+    new ToolError(`cannot open the ${what} ${file}: ${(e as Error).message}`, {
+      hint: accessHint(runDir),
+      cause: e,
+    });
   const ro = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
   try {
     const fd = openSync(file, ro | constants.O_CREAT | constants.O_EXCL, LOCK_FILE_MODE);
     fchmodSync(fd, LOCK_FILE_MODE); // exactly, whatever the umask: the other side's group opens it too
     return fd;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw lockFileError(file, runDir, e);
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fail(e);
   }
   let fd: number;
   try {
     fd = openSync(file, ro);
   } catch (e) {
-    throw lockFileError(file, runDir, e);
+    throw fail(e);
   }
   if (!fstatSync(fd).isFile()) {
     closeSync(fd);
-    throw lockFileError(file, runDir, new Error("not a regular file"));
+    throw fail(new Error("not a regular file"));
   }
   return fd;
 }
@@ -49,13 +62,6 @@ export function lockFileId(runDir: string): FileId | undefined {
   } catch {
     return undefined;
   }
-}
-
-function lockFileError(file: string, runDir: string, e: unknown): ToolError {
-  return new ToolError(`cannot open the lease lock ${file}: ${(e as Error).message}`, {
-    hint: accessHint(runDir),
-    cause: e,
-  });
 }
 
 export function closeLockFile(fd: number): void {

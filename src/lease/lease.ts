@@ -52,11 +52,13 @@ function toInfo(r: LeaseRecord): LeaseInfo {
  */
 export async function tryExclusive(
   runDir: string,
+  /** Wait up to `waitMs` for live leases to end (a gap prune, behind its drain: drain.ts). */
+  opts: { waitMs?: number; signal?: AbortSignal } = {},
 ): Promise<{ ok: true; lock: ExclusiveLock } | { ok: false; leases: LeaseInfo[] }> {
   const fd = openLockFile(runDir);
   let r: Awaited<ReturnType<typeof lockFd>>;
   try {
-    r = await lockFd(fd, "exclusive");
+    r = await lockFd(fd, "exclusive", opts);
   } catch (e) {
     closeLockFile(fd);
     throw e;

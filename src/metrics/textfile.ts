@@ -1,7 +1,9 @@
 // Prometheus metrics through node_exporter's textfile collector: with `metrics.textfile` set, every
 // prune and every prepull updates counters kept in the state dir (metrics.json, so they survive
 // across runs: each run is a short process) and rewrites the .prom file atomically, so the
-// collector never reads half a file. Metrics never fail the command that records them: a problem is
+// collector never reads half a file. `imagekeeper watch`, a long-running service, refreshes the
+// disk gauges and its own event counters periodically (recordWatchMetrics), so the gauges stay
+// current between prunes. Metrics never fail the command that records them: a problem is
 // logged as a warning. Names and meanings are listed in docs/operations.md.
 import path from "node:path";
 import { z } from "zod";
@@ -15,6 +17,8 @@ import { withFileLock } from "../state/lockfile.js";
 import { readStateFile } from "../state/stateFile.js";
 
 export const PREPULL_ACTIONS = ["present", "pulled", "failed", "not-attempted"] as const;
+/** The engine event actions imagekeeper watch records (src/watch/events.ts WATCHED_ACTIONS). */
+export const WATCH_ACTIONS = ["create", "start", "pull", "tag", "load", "import", "delete"] as const;
 
 const counts = z.record(z.string(), z.number().min(0));
 
@@ -31,6 +35,8 @@ export const metricsStateSchema = z.object({
   disk: z.object({
     usageRatio: z.number().nullable(),
     watermarks: z.object({ low: z.number(), high: z.number(), critical: z.number() }).nullable(),
+    /** When usageRatio was measured (Unix seconds); absent in files written before watch existed. */
+    measuredSeconds: z.number().nullable().default(null),
   }),
   prepull: z.object({
     runs: counts,
@@ -39,6 +45,17 @@ export const metricsStateSchema = z.object({
     lastRunSeconds: z.number().nullable(),
     lastDurationSeconds: z.number().nullable(),
   }),
+  watch: z
+    .object({
+      /** Events applied by `imagekeeper watch`, by action. */
+      events: counts,
+      /** Times watch lost the daemon. */
+      outages: z.number().min(0),
+      lastEventSeconds: z.number().nullable(),
+      /** Connected to the daemon's event stream at the last update; null: watch never ran. */
+      connected: z.boolean().nullable(),
+    })
+    .default({ events: {}, outages: 0, lastEventSeconds: null, connected: null }),
 });
 export type MetricsState = z.output<typeof metricsStateSchema>;
 
@@ -53,8 +70,9 @@ export function emptyMetrics(): MetricsState {
       lastRunSeconds: null,
       lastFreedBytes: null,
     },
-    disk: { usageRatio: null, watermarks: null },
+    disk: { usageRatio: null, watermarks: null, measuredSeconds: null },
     prepull: { runs: {}, images: {}, errors: {}, lastRunSeconds: null, lastDurationSeconds: null },
+    watch: { events: {}, outages: 0, lastEventSeconds: null, connected: null },
   };
 }
 
@@ -85,6 +103,39 @@ export function applyPrune(s: MetricsState, p: PruneMetricsInput): MetricsState 
   n.prune.lastFreedBytes = freed;
   n.disk.usageRatio = p.usageRatio;
   n.disk.watermarks = p.watermarks;
+  n.disk.measuredSeconds = Math.floor(p.at.getTime() / 1000);
+  return n;
+}
+
+export interface DiskGaugeInput {
+  at: Date;
+  /** Used fraction, 0..1. */
+  usageRatio: number;
+  watermarks: { low: number; high: number; critical: number };
+}
+
+export interface WatchMetricsInput {
+  /** Events applied since the last update, by action. */
+  eventsDelta: Record<string, number>;
+  /** Outages since the last update. */
+  outagesDelta: number;
+  lastEventSeconds: number | null;
+  connected: boolean;
+}
+
+/** Pure: the gauges and counters after one periodic update by watch. */
+export function applyWatch(s: MetricsState, w: WatchMetricsInput, disk: DiskGaugeInput | null): MetricsState {
+  const n = structuredClone(s);
+  for (const [k, v] of Object.entries(w.eventsDelta)) add(n.watch.events, k, Math.max(0, v));
+  n.watch.outages += Math.max(0, w.outagesDelta);
+  if (w.lastEventSeconds !== null)
+    n.watch.lastEventSeconds = Math.max(n.watch.lastEventSeconds ?? 0, w.lastEventSeconds);
+  n.watch.connected = w.connected;
+  if (disk) {
+    n.disk.usageRatio = disk.usageRatio;
+    n.disk.watermarks = disk.watermarks;
+    n.disk.measuredSeconds = Math.floor(disk.at.getTime() / 1000);
+  }
   return n;
 }
 
@@ -145,8 +196,15 @@ export function renderTextfile(s: MetricsState): string {
     family(
       "imagekeeper_disk_usage_ratio",
       "gauge",
-      "Used fraction of the filesystem holding Docker's root dir, as last measured by a prune.",
+      "Used fraction of the filesystem holding Docker's root dir, as last measured (by a prune, or by imagekeeper watch every minute).",
       [["", s.disk.usageRatio]],
+    );
+  if (s.disk.measuredSeconds !== null)
+    family(
+      "imagekeeper_disk_measured_timestamp_seconds",
+      "gauge",
+      "When imagekeeper_disk_usage_ratio was measured (Unix time).",
+      [["", s.disk.measuredSeconds]],
     );
   if (s.disk.watermarks)
     family("imagekeeper_disk_watermark_ratio", "gauge", "Configured prune watermarks as fractions.", [
@@ -183,6 +241,30 @@ export function renderTextfile(s: MetricsState): string {
     family("imagekeeper_prepull_last_duration_seconds", "gauge", "How long the last prepull took.", [
       ["", s.prepull.lastDurationSeconds],
     ]);
+  if (s.watch.connected !== null) {
+    family(
+      "imagekeeper_watch_events_total",
+      "counter",
+      "Engine events recorded in the ledger by imagekeeper watch, by action.",
+      labelled("action", WATCH_ACTIONS, s.watch.events),
+    );
+    family("imagekeeper_watch_outages_total", "counter", "Times imagekeeper watch lost the Docker daemon.", [
+      ["", s.watch.outages],
+    ]);
+    family(
+      "imagekeeper_watch_connected",
+      "gauge",
+      "1 while imagekeeper watch follows the daemon's event stream (as of its last update).",
+      [["", s.watch.connected ? 1 : 0]],
+    );
+    if (s.watch.lastEventSeconds !== null)
+      family(
+        "imagekeeper_watch_last_event_timestamp_seconds",
+        "gauge",
+        "Time of the last engine event imagekeeper watch recorded (Unix time).",
+        [["", s.watch.lastEventSeconds]],
+      );
+  }
   return `${out.join("\n")}\n`;
 }
 
@@ -226,4 +308,13 @@ export function recordPrepullMetrics(
   at: Date = new Date(),
 ): Promise<void> {
   return update(config, (s) => applyPrepullReport(s, report, at));
+}
+
+/** One periodic update by `imagekeeper watch`: its counters, and the disk gauges when measured. Never throws. */
+export function recordWatchMetrics(
+  config: Config,
+  w: WatchMetricsInput,
+  disk: DiskGaugeInput | null,
+): Promise<void> {
+  return update(config, (s) => applyWatch(s, w, disk));
 }

@@ -34,12 +34,16 @@ export interface ExecuteDeps {
    * daemon has answered, even if imagekeeper is SIGKILLed.
    */
   lockFd?: number;
+  /** Told of each removal as it is confirmed (a terminal shows a line per removal). */
+  onRemoved?: (r: Removed) => void;
 }
 
 export interface Removed {
   image: PlannedImage;
   /** Free bytes gained over the removal command that removed it (shared by a chunk). */
   measuredFreedBytes: number;
+  /** The disk as measured right after the removal (not for what `docker image prune` removed). */
+  after?: DiskUsage;
 }
 
 export interface Skipped {
@@ -55,7 +59,7 @@ export interface ExecutionResult {
   removed: Removed[];
   /** Removable in the plan, but used or refused by the time its turn came. */
   skipped: Skipped[];
-  /** Removable, not removed: usage was below the low watermark before their turn. */
+  /** Removable, not removed: the target was reached before their turn. */
   notNeeded: PlannedImage[];
 }
 
@@ -133,7 +137,11 @@ export async function executePlan(
       }
     }
     const freed = after.freeBytes - before.freeBytes;
-    for (const img of gone) removed.push({ image: img, measuredFreedBytes: Math.round(freed / gone.length) });
+    for (const img of gone) {
+      const r = { image: img, measuredFreedBytes: Math.round(freed / gone.length), after };
+      removed.push(r);
+      deps.onRemoved?.(r);
+    }
     // Stryker disable next-line ConditionalExpression: it guards only a log line
     if (gone.length)
       log.info(
@@ -169,6 +177,7 @@ export async function executePlan(
           `removed ${d.ref} by docker image prune: ${reasonText(d)}`,
         );
         removed.push({ image: d, measuredFreedBytes: 0 });
+        deps.onRemoved?.({ image: d, measuredFreedBytes: 0 });
       }
     }
     // Stryker disable next-line ConditionalExpression: with "none" the plan has no untagged image to remove, so the loop is empty

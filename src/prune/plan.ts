@@ -71,7 +71,7 @@ export interface PruneFacts {
   leases: LeaseInfo[];
   /**
    * Images the caller is about to use: a gap prune before a prepull passes that prepull's images
-   * (src/prune/gap.ts). Kept with code "reserved" and the reason given.
+   * (src/prune/gap-prune.ts; the simulator likewise). Kept with code "reserved" and the reason given.
    */
   reserved?: readonly ReservedImage[];
   /**

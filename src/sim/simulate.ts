@@ -487,9 +487,12 @@ class Simulation {
       },
     });
     const disk = this.store.disk();
-    const window = this.cfg.window
-      ? await windowState(this.cfg.window, this.cfg.windowDuration, new Date(nowMs))
-      : ALWAYS_OPEN;
+    // A gap prune ignores prune.window (the run about to start needs the room now), as
+    // src/prune/gap-prune.ts tells runPrune (ignoreWindow); the timer's prune respects it.
+    const window =
+      trigger === "timer" && this.cfg.window
+        ? await windowState(this.cfg.window, this.cfg.windowDuration, new Date(nowMs))
+        : ALWAYS_OPEN;
     const leases = trigger === "timer" ? this.leaseInfos() : [];
     const gate = decideGate(disk, this.cfg, window, leases, incoming);
     if (!gate.proceed) return this.count(gate.outcome);

@@ -26,7 +26,9 @@ import { rng, seedFrom } from "../support/random.js";
 const bin = inject("imagekeeperBin");
 const root = mkdtempSync(path.join(tmpdir(), "iklease-"));
 const configFile = path.join(root, "config.json");
-writeFileSync(configFile, "{}\n");
+// No gap prunes before runs: these tests have no Docker daemon (and must never reach a machine's
+// own through the default socket); the drain and gap prunes are test/integration/drain.itg.test.ts.
+writeFileSync(configFile, JSON.stringify({ prune: { beforeRuns: false } }));
 
 interface Done {
   code: number | null;

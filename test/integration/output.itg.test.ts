@@ -24,7 +24,7 @@ import { prepullReportSchema } from "../../src/pull/report.js";
 import { pruneResultSchema } from "../../src/prune/report.js";
 import { journalEntrySchema } from "../../src/state/journal.js";
 import { stripAnsi } from "../../src/ui/text.js";
-import { cli } from "../support/cli.js";
+import { cli, cliSpawn } from "../support/cli.js";
 import { type Daemon, pushImage, type Registry, startDaemon, startRegistry } from "../support/testbed.js";
 
 const bin = inject("imagekeeperBin");
@@ -218,6 +218,25 @@ describe("a real terminal (a pseudo-terminal from util-linux script)", () => {
     expect(r.out).toMatch(/^\d\d:\d\d:\d\d warn {2}no lease nope/);
   });
 
+  it("prune --dry-run fits 80 columns: names cut in the middle, reasons wrapped under their rows", async () => {
+    // The images must be there: a prepull first (the order of tests in this file is not relied on).
+    expect((await cli(["prepull", ...selection(), "--quiet"], env())).code).toBe(0);
+    for (const cols of [80, 160]) {
+      const r = inPty(["prune", "--dry-run"], cols, { NO_COLOR: "1" });
+      expect(r.code).toBe(0);
+      const lines = r.out.trimEnd().split("\n");
+      for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(cols);
+      expect(lines).toContainEqual(expect.stringMatching(/^ORDER {2}ACTION {2}SIZE/));
+      const rows = lines.filter((l) => /^(\d+|-) +(remove|removable|keep) /.test(l));
+      expect(rows.some((l) => /nginx:1\.27\.1$/.test(l))).toBe(true);
+      // Every row's reason is whole under it (too long for either width in the row); the last use
+      // is an age at 80 columns, with its date at 160.
+      expect(lines.filter((l) => /^ {4}reason: \S/.test(l)).length).toBe(rows.length);
+      const dated = rows.filter((l) => /\d{4}-\d\d-\d\d \d\d:\d\d \(/.test(l)).length;
+      expect(dated).toBe(cols === 80 ? 0 : rows.length);
+    }
+  });
+
   it("the error paragraph wraps to the terminal", () => {
     const r = inPty(["prune", "--dry-rnu"], 40, { NO_COLOR: "1" });
     expect(r.code).toBe(2);
@@ -358,6 +377,33 @@ describe("--json on every command", () => {
     for (const x of ["auth login", "config check", "completion"]) covered.add(x);
   });
 
+  it("watch: one document when it stops", async () => {
+    const w = cliSpawn(["watch", "--json"], env());
+    let err = "";
+    w.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    let out = "";
+    w.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    const closed = new Promise<number | null>((r) => w.on("close", (c) => r(c)));
+    const deadline = Date.now() + 60_000;
+    while (!err.includes("following the Docker daemon's events") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    w.kill("SIGTERM");
+    expect(await closed).toBe(0);
+    expect(json(out)).toMatchObject({ ok: true, events: {}, outages: 0, stateDir });
+    covered.add("watch");
+  });
+
+  it("simulate", async () => {
+    const trace = path.resolve("test/fixtures/sim/small.jsonl");
+    const r = await cli(["simulate", "--trace", trace, "--capacity", "40GiB", "--json"], env());
+    expect(r.code).toBe(0);
+    expect(json(r.stdout)).toMatchObject({
+      trace: { runs: 5 },
+      results: [{ capacityBytes: 40 * 1024 ** 3 }],
+    });
+    covered.add("simulate");
+  });
+
   it("covered every command (a new command needs a line above)", () => {
     expect([...covered].sort()).toEqual(COMMANDS.map((c) => c.name).sort());
   });
@@ -383,7 +429,14 @@ describe("history from real prepulls and prunes", () => {
     writeFileSync(
       aggressive,
       JSON.stringify({
-        prune: { highWatermarkPercent: 2, lowWatermarkPercent: 1, criticalWatermarkPercent: 2, minAge: 0 },
+        // No reservation either: the prepulls just above reserve their images for 15 minutes.
+        prune: {
+          highWatermarkPercent: 2,
+          lowWatermarkPercent: 1,
+          criticalWatermarkPercent: 2,
+          minAge: 0,
+          reservation: 0,
+        },
       }),
     );
     const p = await cli(["prune", "--json", "--config", aggressive], env());

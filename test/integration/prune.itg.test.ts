@@ -89,13 +89,16 @@ function writeConfig(prune: Record<string, unknown>): void {
     configFile,
     JSON.stringify({
       // Percentages only: the default absolute thresholds (minFree 4GiB, maxFree 8GiB) would keep a
-      // 768 MiB disk under pressure for good.
+      // 768 MiB disk under pressure for good. beforeRuns off: the run lease started below must not
+      // prune in the gap before it (that is test/integration/gap-prune.itg.test.ts's subject); these
+      // tests are about the prune command.
       prune: {
         minAge: "1h",
         keep: ["*/keep/traefik:*"],
         chunkSize: 1,
         minFree: null,
         maxFree: null,
+        beforeRuns: false,
         ...prune,
       },
       metrics: { textfile },

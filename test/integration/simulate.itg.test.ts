@@ -79,7 +79,9 @@ describe("imagekeeper simulate", () => {
       const r = await cli(["simulate", ...args], env);
       expect(r.code).toBe(2);
     }
-    expect((await cli(["simulate", "--help"], env)).stdout).toMatch(/Exit: 0 .* 2 bad input .* 70 internal/s);
+    expect((await cli(["simulate", "--help"], env)).stdout).toMatch(
+      /Exit status:\n\s+0 .*\n\s+2\s+bad input.*\n\s+70\s+an internal error/,
+    );
   });
 
   it("--from-ledger replays this host's ledger and can write the trace it reconstructed", async () => {

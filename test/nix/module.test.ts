@@ -290,6 +290,7 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
       // Sticky as well as setgid: a runner may remove its own lease files only.
       "d /run/imagekeeper 3770 imagekeeper imagekeeper - -",
       "f /run/imagekeeper/lease.lock 0440 root imagekeeper - -",
+      "f /run/imagekeeper/drain.lock 0440 root imagekeeper - -",
       "d /var/lib/imagekeeper 2770 imagekeeper imagekeeper - -",
       "d /home/runner/.docker 0700 runner users - -",
       "d /root/.docker 0700 root root - -",
@@ -305,9 +306,10 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
     const r = evaluate(
       host(`services.imagekeeper.settings = { runDir = "/run/ik"; stateDir = "/srv/ik"; };`),
     );
-    expect(r.tmpfiles.slice(0, 3)).toEqual([
+    expect(r.tmpfiles.slice(0, 4)).toEqual([
       "d /run/ik 3770 imagekeeper imagekeeper - -",
       "f /run/ik/lease.lock 0440 root imagekeeper - -",
+      "f /run/ik/drain.lock 0440 root imagekeeper - -",
       "d /srv/ik 2770 imagekeeper imagekeeper - -",
     ]);
     expect(r.services["imagekeeper-prune"]!.serviceConfig.ReadWritePaths).toEqual(["-/srv/ik", "-/run/ik"]);
@@ -411,6 +413,18 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
     expect({ ...got, prepull: { ...got.prepull, concurrency: empty.prepull.concurrency } }).toEqual(empty);
   });
 
+  it("declares an option for every key of the CLI's config (so each is documented and typed)", () => {
+    // The rendered settings hold exactly the declared options' defaults: their key paths must be
+    // the CLI's (a key the CLI gains without an option here would pass only as freeform).
+    const paths = (o: unknown, at = ""): string[] =>
+      o !== null && typeof o === "object" && !Array.isArray(o)
+        ? Object.entries(o).flatMap(([k, v]) => paths(v, at ? `${at}.${k}` : k))
+        : [at];
+    const declared = paths(settingsOf(evaluate(host()))).sort();
+    const cli = paths(JSON.parse(configCheck("{}").stdout).config).sort();
+    expect(declared).toEqual(cli);
+  });
+
   it("validateSettings = false renders the settings without running the CLI (cross builds)", () => {
     const r = evaluate(host(`services.imagekeeper.validateSettings = false;`));
     const source = r.etc["imagekeeper/config.json"]!.source!;
@@ -422,7 +436,7 @@ describe.skipIf(SKIP_NIX)("NixOS module (evaluated with nixpkgs' lib)", () => {
   it("passes set and freeform settings through; the CLI refuses a typo at build time", () => {
     const r = evaluate(
       host(`services.imagekeeper.settings = {
-        prune = { highWatermarkPercent = 80; window = "0 2 * * *"; keep = [ "traefik:*" ]; };
+        prune = { highWatermarkPercent = 80; lowWatermarkPercent = 70; window = "0 2 * * *"; keep = [ "traefik:*" ]; };
         metrics.textfile = "/var/lib/node-exporter/imagekeeper.prom";
       };`),
     );

@@ -36,6 +36,11 @@ export function runProgram(
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }));
+    // A program that exits without reading its stdin (a refusal, `setpriv` failing) closes the
+    // pipe first: the EPIPE says only that, and the exit status and output are what is tested.
+    child.stdin.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") reject(e);
+    });
     child.stdin.end(opts.input ?? "");
   });
 }

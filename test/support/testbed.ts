@@ -4,7 +4,7 @@
 // busybox layer plus a layer of seeded random bytes for size. Nothing here touches the machine's
 // own engine, if it has one.
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -152,6 +152,14 @@ export interface Daemon {
   swarmInit(): Promise<void>;
   /** The same, without blocking the event loop. Rejects with docker's stderr on failure. */
   dockerAsync(args: string[], opts?: { env?: Record<string, string> }): Promise<string>;
+  /**
+   * Stop dockerd by its PID (SIGTERM, as systemd does; it waits for the exit) and start it again on
+   * the same data root, socket and config: images, containers and swarm state survive, its
+   * in-memory event log does not. `pid` is the new process's afterwards.
+   */
+  restart(opts?: { downMs?: number }): Promise<void>;
+  /** Stop dockerd by its PID and keep it stopped (start it again with restart()). */
+  halt(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -181,32 +189,36 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     }),
   );
   const logFile = path.join(dir, "dockerd.log");
-  const log = createWriteStream(logFile);
-  const child = spawn(
-    DOCKERD,
-    [
-      "--config-file",
-      configFile,
-      "--data-root",
-      dataRoot,
-      "--exec-root",
-      execRoot,
-      "--pidfile",
-      path.join(dir, "dockerd.pid"),
-      "-H",
-      `unix://${socket}`,
-      "--bridge=none",
-      "--iptables=false",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  await waitFor(
-    "dockerd",
-    async () => (await httpStatus({ socketPath: socket, path: "/_ping" })) === 200,
-    60_000,
-  );
+  const log = createWriteStream(logFile, { flags: "a" });
+  const launch = async (): Promise<ChildProcess> => {
+    const c = spawn(
+      DOCKERD,
+      [
+        "--config-file",
+        configFile,
+        "--data-root",
+        dataRoot,
+        "--exec-root",
+        execRoot,
+        "--pidfile",
+        path.join(dir, "dockerd.pid"),
+        "-H",
+        `unix://${socket}`,
+        "--bridge=none",
+        "--iptables=false",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    c.stdout?.pipe(log, { end: false });
+    c.stderr?.pipe(log, { end: false });
+    await waitFor(
+      "dockerd",
+      async () => (await httpStatus({ socketPath: socket, path: "/_ping" })) === 200,
+      60_000,
+    );
+    return c;
+  };
+  let child = await launch();
   const home = path.join(dir, "home");
   mkdirSync(path.join(home, ".docker"), { recursive: true });
   const env = {
@@ -217,7 +229,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const daemon: Daemon = {
     socket,
     env,
-    pid: child.pid!,
+    get pid() {
+      return child.pid!;
+    },
     dataRoot,
     dir,
     logFile,
@@ -249,6 +263,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
           else resolve(stdout);
         });
       });
+    },
+    async halt() {
+      await stopPid(child);
+    },
+    async restart(o = {}) {
+      await stopPid(child);
+      if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
+      child = await launch();
     },
     async stop() {
       await stopPid(child);
@@ -302,16 +324,13 @@ function baseLayer(): { tar: Buffer; gz: Buffer } {
 function dataLayer(sizeBytes: number, seed: string): { tar: Buffer; gz: Buffer } {
   const d = tempDir("iklayer");
   mkdirSync(path.join(d, "data"));
-  // Seeded but incompressible bytes: size on disk is what the prune tests reason about.
-  const chunks: Buffer[] = [];
-  let counter = 0;
-  let have = 0;
-  while (have < sizeBytes) {
-    const c = createHash("sha512").update(`${seed}:${counter++}`).digest();
-    chunks.push(c);
-    have += c.length;
-  }
-  writeFileSync(path.join(d, "data", "blob.bin"), Buffer.concat(chunks).subarray(0, sizeBytes));
+  // Seeded but incompressible bytes: size on disk is what the prune tests reason about. A keystream
+  // (AES-256-CTR keyed by the seed) over zeros: the same seed gives the same bytes, several times
+  // faster than hashing a counter, which matters for the tens of MiB the disk-pressure tests push.
+  const key = createHash("sha256").update(seed).digest();
+  const stream = createCipheriv("aes-256-ctr", key, Buffer.alloc(16));
+  const bytes = Buffer.concat([stream.update(Buffer.alloc(sizeBytes)), stream.final()]);
+  writeFileSync(path.join(d, "data", "blob.bin"), bytes);
   writeFileSync(path.join(d, "data", "seed.txt"), seed);
   const tar = tarDir(d);
   rmSync(d, { recursive: true, force: true });
@@ -366,6 +385,11 @@ export interface PushOptions {
   sizeBytes?: number;
   /** Seed for the data layer; the same seed gives the same image ID. Default: random. */
   seed?: string;
+  /**
+   * More data layers, between busybox and the image's own: images that list the same size and
+   * seed share that layer, as images built on one base do (the cold-prepull benchmark).
+   */
+  layers?: { sizeBytes: number; seed: string }[];
   cmd?: string[];
   auth?: { user: string; password: string };
   /** An Authorization header instead of `auth` (a Bearer token for a token-auth registry). */
@@ -388,7 +412,11 @@ export async function pushImage(
         }
       : {};
   const seed = opts.seed ?? randomBytes(8).toString("hex");
-  const layers = [baseLayer(), dataLayer(opts.sizeBytes ?? 65_536, seed)];
+  const layers = [
+    baseLayer(),
+    ...(opts.layers ?? []).map((l) => dataLayer(l.sizeBytes, l.seed)),
+    dataLayer(opts.sizeBytes ?? 65_536, seed),
+  ];
   const arch = process.arch === "x64" ? "amd64" : process.arch;
   const config = Buffer.from(
     JSON.stringify({

@@ -132,9 +132,18 @@ describe("status shows the last quota", () => {
         usedPercent: 10,
         freeBytes: 1,
         totalBytes: 2,
-        watermarks: { low: 70, high: 85, critical: 95 },
+        watermarks: { low: 85, high: 95, critical: 98, minFree: null, maxFree: null },
         level: "below-low",
       },
+      paths: { config: null, stateDir: "/var/lib/imagekeeper", runDir: "/run/imagekeeper" },
+      store: {
+        images: 0,
+        bytes: 0,
+        removable: { images: 0, bytes: 0 },
+        reclaimable: { images: 0, bytes: 0 },
+        nonImageBytes: 1,
+      },
+      timer: null,
       leases: [],
       lastPrune: null,
       lastCompletedPrune: null,
@@ -156,6 +165,7 @@ describe("status shows the last quota", () => {
           },
         },
       ],
+      watch: { running: false, connected: null, lastEventAt: null, reconciledAt: null },
       problems: [],
     } satisfies Status;
     expect(renderStatus(s, new Date(AT + 300_000))).toMatch(

@@ -75,6 +75,15 @@ describe("simulate: drains and gap prunes", () => {
     expect(r.gapGiveUps).toBe(giveUps);
   });
 
+  it("a gap prune ignores a closed prune.window, as the host's does (the run needs the room now)", async () => {
+    // The window opens at 03:00 for a minute; the trace runs at 10:00, far below critical (95%).
+    const r = await sim([run("a", 0, [A]), run("b", 1, [B])], {
+      config: config({ window: "0 3 * * *", windowDuration: "1m" }),
+    });
+    expect(r).toMatchObject({ gapDrains: 1, removals: 1, prunes: { pruned: 1 }, overCapacityRuns: 0 });
+    expect(r.prunes["outside-window"]).toBeUndefined();
+  });
+
   it("a run arriving during a drain waits behind it too", async () => {
     // c needs nothing new, but arrives at minute 3 while b's drain waits for a: it starts at 10.
     const C = img("c", 100);
