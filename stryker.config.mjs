@@ -22,6 +22,7 @@ export default {
     "src/auth/**/*.ts",
     "src/model/**/*.ts",
     "src/util/duration.ts",
+    "src/util/size.ts",
   ],
   plugins: ["@stryker-mutator/*", "./stryker/ignore-logging.mjs"],
   ignorers: ["logging"],

@@ -1,11 +1,14 @@
 // The demo: a private dockerd and registry on this machine (no real registry is reachable here),
-// the example recipe in examples/, then a cold prepull, a warm one, and a deliberately bad tag.
+// the example recipe in examples/, then a cold prepull, a warm one, a pull from a slow registry
+// as a CI log shows it (no terminal: readable lines, "still pulling" at an interval), and a
+// deliberately bad tag.
 // Docker Hub names (nginx, postgres) are served through the daemon's registry mirror.
 //   bash scripts/demo.sh
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { startProxy } from "../test/support/proxy.js";
 import { pushImage, startDaemon, startRegistry } from "../test/support/testbed.js";
 
 const BIN = path.resolve("dist/imagekeeper.mjs");
@@ -30,12 +33,32 @@ function ik(title: string, args: string[], expect: number) {
   }
 }
 
+/**
+ * As `ik`, but with stdout and stderr piped, as a CI runner collects them (no terminal), then
+ * shown; and without blocking this process, whose throttling proxy must keep serving.
+ */
+async function ikLogged(title: string, args: string[], expect: number): Promise<void> {
+  say(`${title}\n$ imagekeeper ${args.join(" ")} 2>&1 | cat`);
+  const t = Date.now();
+  const child = spawn(process.execPath, ["--", BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.pipe(process.stdout);
+  child.stderr.pipe(process.stdout);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  console.log(`(exit ${code}, ${Date.now() - t} ms)`);
+  if (code !== expect) {
+    console.log(`!! expected exit ${expect}`);
+    failed = true;
+  }
+}
+
+const proxy = await startProxy(reg.host);
 try {
   for (const [name, tag, size] of [
     ["library/nginx", "1.27.1", 8],
     ["library/postgres", "16.4", 12],
     ["coop-cloud/worker", "2.1.0", 4],
     ["coop-cloud/smtp", "1.4.0", 2],
+    ["coop-cloud/worker", "2.2.0", 8],
   ] as const) {
     await pushImage(reg.host, name, tag, { sizeBytes: size * 1024 * 1024 });
   }
@@ -57,6 +80,26 @@ try {
   ik("the images the deploy will use", ["images", ...sel], 0);
   ik("cold prepull: everything is pulled", ["prepull", ...sel], 0);
   ik("warm prepull: one HEAD per tag finds every digest present, nothing is pulled", ["prepull", ...sel], 0);
+  // The registry behind a proxy that sends blobs at 1.5 MB/s: an 8 MB upgrade takes a few seconds.
+  proxy.rules.push({
+    match: (_m, u) => u.includes("/blobs/"),
+    action: { kind: "throttle", bytesPerSecond: 1_500_000 },
+  });
+  await ikLogged(
+    "a slow registry, as a CI log shows it (no terminal): a line per state change, 'still pulling' every 2 s",
+    [
+      "prepull",
+      ...sel,
+      "--set",
+      `REGISTRY=${proxy.host}`,
+      "--set",
+      "WORKER_VERSION=2.2.0",
+      "--progress-interval",
+      "2s",
+    ],
+    0,
+  );
+  proxy.reset();
   ik(
     "a deliberately bad tag fails fast and clearly (exit 1)",
     ["prepull", ...sel, "--set", "WORKER_VERSION=9.9.9"],
@@ -70,6 +113,7 @@ try {
     2,
   );
 } finally {
+  await proxy.close();
   await d.stop();
   await reg.stop();
 }

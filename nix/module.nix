@@ -408,6 +408,8 @@ in
             backoffBase = duration "2s" "First retry delay, doubled on each attempt, with jitter.";
             backoffCap = duration "30s" "Longest retry delay.";
             timeout = duration "30m" "Deadline for a whole prepull.";
+            progressInterval = duration "10s" "Without a terminal: how often a \"still pulling\" line is logged for an image nothing was said about.";
+            stallAfter = duration "30s" "An image that receives no bytes for this long is reported as stalled (a warning).";
           };
         };
         prune = mkOption {
@@ -785,10 +787,12 @@ in
     # The run dir is sticky as well: a runner may remove its own lease files, not another's (the
     # owner, the prune service, may remove any). The lock file is made here, by root, read-only:
     # in a sticky dir only a file's owner (or the dir's) may delete it, so no runner can delete
-    # lease.lock and split the exclusion between runs and prunes (docs/leases.md).
+    # lease.lock and split the exclusion between runs and prunes (docs/leases.md); nor drain.lock,
+    # which orders gap prunes before the runs arriving behind them.
     systemd.tmpfiles.rules = [
       "d ${cfg.settings.runDir} 3770 imagekeeper ${group} - -"
       "f ${cfg.settings.runDir}/lease.lock 0440 root ${group} - -"
+      "f ${cfg.settings.runDir}/drain.lock 0440 root ${group} - -"
       "d ${cfg.settings.stateDir} 2770 imagekeeper ${group} - -"
     ]
     ++ lib.optional (metricsDir != null) metricsRule

@@ -10,7 +10,7 @@ _imagekeeper() {
     if (( skip )); then skip=0; continue; fi
     case "$w" in
       --) dd=$i; break ;;
-      --baseline|--capacity|--concurrency|--config|--default-size|--docker-config|--env-file|--id|--kind|--label|--log-format|--log-level|--password-file|--pull-policy|--pull-rate|--recipe|--ref|--registry|--retries|--role|--run-length|--set|--since|--timeout|--timer|--trace|--ttl|--username|--wait|--write-trace) skip=1 ;;
+      --assume-usage|--baseline|--capacity|--concurrency|--config|--default-size|--docker-config|--env-file|--flush-interval|--id|--kind|--label|--log-format|--log-level|--metrics-interval|--password-file|--progress-interval|--pull-policy|--pull-rate|--recipe|--ref|--registry|--retries|--role|--run-length|--set|--since|--stall-after|--timeout|--timer|--trace|--ttl|--username|--wait|--write-trace) skip=1 ;;
       -*) ;;
       *) words+=("$w") ;;
     esac
@@ -51,11 +51,16 @@ _imagekeeper() {
     'prepull:--pull-policy') mapfile -t COMPREPLY < <(compgen -W 'auto missing always' -- "$cur"); return 0 ;;
     'prepull:--retries') COMPREPLY=(); return 0 ;;
     'prepull:--timeout') COMPREPLY=(); return 0 ;;
+    'prepull:--progress-interval') COMPREPLY=(); return 0 ;;
+    'prepull:--stall-after') COMPREPLY=(); return 0 ;;
     'run:--wait') COMPREPLY=(); return 0 ;;
     'lease acquire:--ttl') COMPREPLY=(); return 0 ;;
     'lease acquire:--id') COMPREPLY=(); return 0 ;;
     'lease acquire:--wait') COMPREPLY=(); return 0 ;;
     'lease acquire:--label') COMPREPLY=(); return 0 ;;
+    'prune:--assume-usage') COMPREPLY=(); return 0 ;;
+    'watch:--flush-interval') COMPREPLY=(); return 0 ;;
+    'watch:--metrics-interval') COMPREPLY=(); return 0 ;;
     'simulate:--trace') compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
     'simulate:--write-trace') compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
     'simulate:--run-length') COMPREPLY=(); return 0 ;;
@@ -73,13 +78,13 @@ _imagekeeper() {
   esac
   local globals='--config --log-level --log-format --quiet --json --help --version' opts=""
   case "$cmd" in
-    "") mapfile -t COMPREPLY < <(compgen -W 'env images prepull run lease prune simulate status history doctor auth config completion help' -- "$cur")
+    "") mapfile -t COMPREPLY < <(compgen -W 'env images prepull run lease prune watch simulate status history doctor auth config completion help' -- "$cur")
         [[ "$cur" == -* ]] && mapfile -t COMPREPLY < <(compgen -W "$globals" -- "$cur"); return 0 ;;
     lease) mapfile -t COMPREPLY < <(compgen -W 'acquire release' -- "$cur"); return 0 ;;
     auth) mapfile -t COMPREPLY < <(compgen -W 'login' -- "$cur"); return 0 ;;
     config) mapfile -t COMPREPLY < <(compgen -W 'check' -- "$cur"); return 0 ;;
     help)
-      if (( ${#words[@]} == 1 )); then mapfile -t COMPREPLY < <(compgen -W 'env images prepull run lease prune simulate status history doctor auth config completion' -- "$cur")
+      if (( ${#words[@]} == 1 )); then mapfile -t COMPREPLY < <(compgen -W 'env images prepull run lease prune watch simulate status history doctor auth config completion' -- "$cur")
       else case "${words[1]}" in
         lease) mapfile -t COMPREPLY < <(compgen -W 'acquire release' -- "$cur") ;;
         auth) mapfile -t COMPREPLY < <(compgen -W 'login' -- "$cur") ;;
@@ -90,7 +95,7 @@ _imagekeeper() {
       ;;
     'images') opts='--recipe --env-file --ref --chaos --set'
       ;;
-    'prepull') opts='--recipe --env-file --ref --chaos --set --role --concurrency --pull-policy --retries --timeout --dry-run'
+    'prepull') opts='--recipe --env-file --ref --chaos --set --role --concurrency --pull-policy --retries --timeout --progress-interval --stall-after --dry-run'
       ;;
     'run') opts='--wait'
       ;;
@@ -99,7 +104,9 @@ _imagekeeper() {
     'lease release') opts=''
       if [[ "$cur" != -* ]]; then COMPREPLY=(); return 0; fi
       ;;
-    'prune') opts='--dry-run'
+    'prune') opts='--dry-run --assume-usage'
+      ;;
+    'watch') opts='--flush-interval --metrics-interval'
       ;;
     'simulate') opts='--trace --from-ledger --write-trace --run-length --default-size --capacity --baseline --timer --pull-rate'
       ;;

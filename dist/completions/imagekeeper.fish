@@ -12,7 +12,7 @@ function __imagekeeper_words
         switch $w
             case --
                 return
-            case --baseline --capacity --concurrency --config --default-size --docker-config --env-file --id --kind --label --log-format --log-level --password-file --pull-policy --pull-rate --recipe --ref --registry --retries --role --run-length --set --since --timeout --timer --trace --ttl --username --wait --write-trace
+            case --assume-usage --baseline --capacity --concurrency --config --default-size --docker-config --env-file --flush-interval --id --kind --label --log-format --log-level --metrics-interval --password-file --progress-interval --pull-policy --pull-rate --recipe --ref --registry --retries --role --run-length --set --since --stall-after --timeout --timer --trace --ttl --username --wait --write-trace
                 set skip 1
             case '-*'
             case '*'
@@ -47,6 +47,7 @@ complete -c imagekeeper -n '__imagekeeper_at' -a 'prepull' -d 'make sure a recip
 complete -c imagekeeper -n '__imagekeeper_at' -a 'run' -d 'run a command under a shared run lease (prune defers while it runs)'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'lease' -d 'run leases for CI runners that cannot wrap a job in one process'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'prune' -d 'remove unused images under disk pressure, by the prune policy'
+complete -c imagekeeper -n '__imagekeeper_at' -a 'watch' -d 'record image uses from the engine\'s events (a long-running service)'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'simulate' -d 'replay a CI trace through the prune policy at several disk sizes'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'status' -d 'disk usage, live leases, last prune, ledger size'
 complete -c imagekeeper -n '__imagekeeper_at' -a 'history' -d 'recent prepulls, prunes and image removals, from the state dir\'s journal'
@@ -65,6 +66,7 @@ complete -c imagekeeper -n '__imagekeeper_at help' -a 'prepull' -d 'make sure a 
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'run' -d 'run a command under a shared run lease (prune defers while it runs)'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'lease' -d 'run leases for CI runners that cannot wrap a job in one process'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'prune' -d 'remove unused images under disk pressure, by the prune policy'
+complete -c imagekeeper -n '__imagekeeper_at help' -a 'watch' -d 'record image uses from the engine\'s events (a long-running service)'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'simulate' -d 'replay a CI trace through the prune policy at several disk sizes'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'status' -d 'disk usage, live leases, last prune, ledger size'
 complete -c imagekeeper -n '__imagekeeper_at help' -a 'history' -d 'recent prepulls, prunes and image removals, from the state dir\'s journal'
@@ -99,14 +101,19 @@ complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_a
 complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l pull-policy -r -f -a 'auto missing always' -d 'auto | missing | always (default auto, config prepull.pullPolicy)'
 complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l retries -r -f -d 'attempts per image for transient failures (default 4)'
 complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l timeout -r -f -d 'deadline for the whole prepull, registry checks included (default 30m)'
+complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l progress-interval -r -f -d 'the steady interval without a terminal (default 10s, config'
+complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l stall-after -r -f -d 'no bytes for this long is a stall (default 30s, config prepull.stallAfter)'
 complete -c imagekeeper -n '__imagekeeper_using prepull; and not __imagekeeper_after_dashdash' -l dry-run -d 'ask the registries and print the plan; pull nothing'
-complete -c imagekeeper -n '__imagekeeper_using run; and not __imagekeeper_after_dashdash' -l wait -r -f -d 'how long to wait for a prune in progress, e.g. 90s, 10m'
+complete -c imagekeeper -n '__imagekeeper_using run; and not __imagekeeper_after_dashdash' -l wait -r -f -d 'how long to wait for a prune in progress or another run\'s gap prune,'
 complete -c imagekeeper -n '__imagekeeper_using run; and __imagekeeper_after_dashdash' -F -a '(__fish_complete_command)'
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l ttl -r -f -d 'how long the lease may live at most, e.g. 45m, 2h (default: config'
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l id -r -f -d 'the lease id, e.g. the CI job id (1-64 of A-Z a-z 0-9 . _ -, not starting'
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l wait -r -f -d 'how long to wait for a prune in progress (default: config lease.wait, 10m)'
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l label -r -f -d 'what the lease is for, shown by imagekeeper status (default: the caller\'s'
-complete -c imagekeeper -n '__imagekeeper_using prune; and not __imagekeeper_after_dashdash' -l dry-run -d 'print the whole plan (each image kept or removable, why, last use, size, order);'
+complete -c imagekeeper -n '__imagekeeper_using prune; and not __imagekeeper_after_dashdash' -l dry-run -d 'print the whole plan (each image kept or removable, why, last use, size,'
+complete -c imagekeeper -n '__imagekeeper_using prune; and not __imagekeeper_after_dashdash' -l assume-usage -r -f -d 'with --dry-run: plan as if the disk were PCT% used (0-100), e.g. to see'
+complete -c imagekeeper -n '__imagekeeper_using watch; and not __imagekeeper_after_dashdash' -l flush-interval -r -f -d 'longest an event waits before the ledger is written (default 2s);'
+complete -c imagekeeper -n '__imagekeeper_using watch; and not __imagekeeper_after_dashdash' -l metrics-interval -r -f -d 'how often the metrics textfile is refreshed (default 1m)'
 complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l trace -r -F -d 'JSON Lines, one run a line, in time order (format: docs/simulate.md)'
 complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l from-ledger -d 'replay this host\'s own ledger (stateDir) instead: what it can and cannot'
 complete -c imagekeeper -n '__imagekeeper_using simulate; and not __imagekeeper_after_dashdash' -l write-trace -r -F -d 'with --from-ledger: also write the reconstructed trace to FILE'

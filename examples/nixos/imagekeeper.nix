@@ -34,7 +34,7 @@
           "traefik:*"
           "*/postgres:*"
         ];
-        window = "0 2 * * *"; # routine pruning 02:00–03:00; above 98% (critical) at any time
+        window = "0 2 * * *"; # routine pruning 02:00–03:00; at 98% (critical) at any time
       };
       # The module creates the directory for the imagekeeper group (2775); point node_exporter's
       # --collector.textfile.directory at it.

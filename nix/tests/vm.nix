@@ -53,10 +53,16 @@ pkgs.testers.runNixOSTest {
           services = [ "ci-agent" ];
         };
         # Pressure is made below by filling the disk; any unused image may go at once.
+        # No reservation: the image prepulled below would otherwise stay protected for 15 minutes.
+        # No gap prunes: `imagekeeper run` below would prune before its lease and take the image
+        # this test wants the timer's prune to defer on (gap prunes are tested end to end on a real
+        # engine by test/integration/gap-prune.itg.test.ts).
         settings.prune = {
           highWatermarkPercent = 5;
           lowWatermarkPercent = 1;
           minAge = "0s";
+          reservation = "0s";
+          beforeRuns = false;
         };
         settings.metrics.textfile = "/var/lib/imagekeeper-metrics/imagekeeper.prom";
       };

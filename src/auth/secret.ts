@@ -14,7 +14,8 @@ export interface Secret {
 const HINT =
   "Put the token alone in a file readable only by you (chmod 600), e.g. from sops-nix or agenix, and pass it with --password-file FILE (or - for stdin).";
 
-export function readSecret(source: string, stdin: { isTTY?: boolean } = process.stdin): Secret {
+/** `stdin` is process.stdin; a unit test passes a file's descriptor in its place. */
+export function readSecret(source: string, stdin: { isTTY?: boolean; fd: number } = process.stdin): Secret {
   const warnings: string[] = [];
   let text: string;
   if (source === "-") {
@@ -23,7 +24,7 @@ export function readSecret(source: string, stdin: { isTTY?: boolean } = process.
       throw new InputError("usage", "--password-file - reads the token from stdin, which is a terminal", {
         hint: "Pipe it in: imagekeeper auth login … --password-file - < FILE",
       });
-    text = readFileSync(0, "utf8");
+    text = readFileSync(stdin.fd, "utf8");
   } else {
     try {
       const st = statSync(source);

@@ -7,6 +7,7 @@ import { addDigestLookups, gatherLocal, gatherRegistry, type RegistryGather } fr
 import { dedupeImages, type PlannedImage, planPulls } from "../pull/plan.js";
 import { checkQuotas, type QuotaCheck, shortfallMessage, shortfalls } from "../pull/quota.js";
 import { dryRunResult, quotaStopResult } from "../pull/results.js";
+import { progressMode, startProgress } from "../pull/show-progress.js";
 import { imageLine, planText, reportResult, summary } from "../pull/render.js";
 import type { ImageResult, PrepullReport, QuotaReport } from "../pull/report.js";
 import { appendJournal, prepullEntry } from "../state/journal.js";
@@ -23,6 +24,8 @@ const prepullSchema = selectionSchema.extend({
   "pull-policy": z.enum(["auto", "missing", "always"]).optional(),
   retries: intFlag(1, 20).optional(),
   timeout: positiveDuration,
+  "progress-interval": positiveDuration,
+  "stall-after": positiveDuration,
   "dry-run": z.boolean().optional(),
 });
 
@@ -36,7 +39,8 @@ export const prepullCommand: CommandSpec = {
   summary: "make sure a recipe's images are in the local store before the deploy",
   help: `Usage: imagekeeper prepull --recipe DIR [--env-file FILE] [--ref GITREF] [--set KEY=VALUE]…
                           [--concurrency N] [--pull-policy auto|missing|always] [--retries N]
-                          [--timeout DURATION] [--dry-run] [--json]
+                          [--timeout DURATION] [--progress-interval DURATION]
+                          [--stall-after DURATION] [--dry-run] [--json]
 
 Resolves the images exactly as 'abra app deploy' will (see 'imagekeeper images'), then makes sure
 the store holds what the deploy will run. Pull policy auto (default): for each tag, ask its
@@ -62,6 +66,15 @@ Pulling:
   --timeout DURATION  deadline for the whole prepull, registry checks included (default 30m)
   --dry-run           ask the registries and print the plan; pull nothing
 
+Progress (on stderr; none with --quiet or --json):
+  On a terminal, a live block of the pulls in flight (image, state, bytes, elapsed) and the overall
+  n/m, redrawn in place under the log lines. Otherwise a line per image per state change, a
+  "still pulling IMAGE: 120/300 MB, 45s" line at a steady interval, and a warning when a pull
+  gets no bytes for a while ("stalled: no bytes for 30s").
+  --progress-interval DURATION  the steady interval without a terminal (default 10s, config
+                      prepull.progressInterval)
+  --stall-after DURATION  no bytes for this long is a stall (default 30s, config prepull.stallAfter)
+
 Exit status:
   0        every image present or pulled
   1        a pull failed, or the pull quota is too small for the pulls needed
@@ -76,6 +89,8 @@ Exit status:
     "pull-policy": { type: "string" },
     retries: { type: "string" },
     timeout: { type: "string" },
+    "progress-interval": { type: "string" },
+    "stall-after": { type: "string" },
     "dry-run": { type: "boolean" },
   },
   async run(ctx, values) {
@@ -166,6 +181,19 @@ Exit status:
         import("../auth/registry.js"),
         credentials(),
       ]);
+      const view = startProgress(
+        progressMode({ json: Boolean(f.json), quiet: ctx.quiet, stderrTTY: ctx.stderr.tty }),
+        {
+          total: plan.filter((p) => p.action === "pull").length,
+          intervalMs: f["progress-interval"] ?? cfg.progressInterval,
+          stallMs: f["stall-after"] ?? cfg.stallAfter,
+        },
+        {
+          stdout: { write: ctx.out },
+          stderr: { write: ctx.err },
+          columns: () => process.stderr.columns || ctx.stderr.columns || 80,
+        },
+      );
       results = await executePlan(plan, {
         engine,
         registryAuth: async (img) =>
@@ -175,11 +203,14 @@ Exit status:
         backoff: { baseMs: cfg.backoffBase, capMs: cfg.backoffCap },
         timeoutMs: deadlineAt - Date.now(),
         signal: ctx.signal,
-        onStart: (img, attempt) => {
-          if (tty) ctx.out(`  pulling ${img.ref}${attempt > 1 ? ` (attempt ${attempt})` : ""}…\n`);
+        onStart: (img, attempt) => view.onStart(img, attempt),
+        onProgress: (img, p) => view.onProgress(img, p),
+        onResult: (r) => {
+          let line: string | undefined;
+          reportResult(r, tty, (s) => (line = (line ?? "") + s));
+          view.onResult(r, line);
         },
-        onResult: (r) => reportResult(r, tty, ctx.out),
-      });
+      }).finally(() => view.stop());
     }
     const ok = results.every((r) => r.action === "present" || r.action === "pulled");
     const report: PrepullReport = {

@@ -7,8 +7,11 @@ import { docker } from "../docker/cli.js";
 import { dockerEndpoint, Engine } from "../docker/engine.js";
 import { InputError } from "../errors.js";
 import { logger } from "../log.js";
-import { renderPlan, renderResult } from "../prune/report.js";
+import type { DiskUsage } from "../prune/measure.js";
+import { describeBlocked, type PrunePlan } from "../prune/plan.js";
+import { type PruneResult, removalLine, renderPlan, renderResult, summaryLine } from "../prune/report.js";
 import { runPrune } from "../prune/run-prune.js";
+import { wrap } from "../ui/text.js";
 import { parseFlags } from "./flags.js";
 import type { CommandSpec } from "./types.js";
 
@@ -77,6 +80,10 @@ export const pruneCommand: CommandSpec = {
       minFree: cfg.minFree,
       maxFree: cfg.maxFree,
     };
+    // On a terminal (and without --json): a line per removal as it happens, one summary at the end,
+    // and a dry-run table that fits the width.
+    const tty = ctx.stdout.tty && !f.json;
+    const width = ctx.stdout.tty ? ctx.stdout.columns : undefined;
     const r = await runPrune(
       {
         config,
@@ -85,11 +92,34 @@ export const pruneCommand: CommandSpec = {
         log: logger(),
         signal: ctx.signal,
       },
-      { dryRun, ...(assume !== undefined ? { assumeUsagePercent: assume } : {}) },
+      {
+        dryRun,
+        ...(assume !== undefined ? { assumeUsagePercent: assume } : {}),
+        ...(tty && !dryRun ? { onRemoved: (x) => ctx.out(`${removalLine(x, width)}\n`) } : {}),
+      },
     );
     if (f.json) ctx.out(`${JSON.stringify(r.result)}\n`);
-    else if (dryRun) ctx.out(renderPlan(r.plan!, w, r.at));
+    else if (dryRun) ctx.out(renderPlan(r.plan!, w, r.at, width));
+    else if (tty) ctx.out(ttyEnd(r.result, r.reason, r.before, r.after, r.plan, width));
     else ctx.out(renderResult(r.result, r.reason, r.before, r.after, w, r.plan));
     return { kind: "ok" };
   },
 };
+
+/** The end of a prune on a terminal: what was skipped or blocks, then one summary line. */
+function ttyEnd(
+  r: PruneResult,
+  reason: string,
+  before: DiskUsage,
+  after: DiskUsage,
+  plan: PrunePlan | null,
+  width: number | undefined,
+): string {
+  const lines: string[] = [];
+  for (const x of r.kept.filter((k) => k.reason.startsWith("skipped")))
+    lines.push(...wrap(`skipped ${x.ref}: ${x.reason}`, width, { indent: "  " }));
+  if (r.outcome === "insufficient" && plan)
+    lines.push(...wrap(`blocked: ${describeBlocked(plan.kept)}`, width, { indent: "  " }));
+  lines.push(...summaryLine(r, reason, before, after, width));
+  return `${lines.join("\n")}\n`;
+}

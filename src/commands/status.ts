@@ -1,13 +1,19 @@
-// `imagekeeper status [--json]`: disk usage against the watermarks, live run leases, the last prune
-// (outcome, bytes freed as measured), the ledger's size and the next prune window. Reads only.
+// `imagekeeper status [--json]`: the config file and dirs in effect, disk usage against the
+// thresholds, the image store (images, bytes, what the policy could remove, what is not images),
+// live run leases, the last prune (outcome, bytes freed as measured), the prune timer, the ledger's
+// size, the next prune window and the last registry quota seen. Reads only.
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import { dockerEndpoint, Engine } from "../docker/engine.js";
 import { listLeases } from "../lease/lease.js";
+import { readContainers, readImages, readServices } from "../prune/facts.js";
 import { type DiskUsage, measureDisk, reachedTarget, roundPercent, underPressure } from "../prune/measure.js";
+import { planPrune } from "../prune/plan.js";
+import { type StoreView, storeView } from "../prune/store.js";
+import { PRUNE_TIMER, readTimer } from "../prune/timer.js";
 import { windowState } from "../prune/window.js";
 import { pruneRecordSchema, readPruneState } from "../state/last-prune.js";
-import { readLedger } from "../state/ledger.js";
+import { applyChange, readLedger } from "../state/ledger.js";
 import { quotaRecordSchema, readQuotaState } from "../state/quota.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
 import { readWatchState, watchRunning } from "../watch/state.js";
@@ -16,11 +22,14 @@ import type { CommandSpec } from "./types.js";
 
 const HELP = `Usage: imagekeeper status [--json]
 
-Shows the filesystem holding Docker's root dir against the prune watermarks, live run leases
-(id, pid, command, since), the last prune's outcome and the bytes it freed (measured), the
-prepull ledger's size, the next opening of prune.window, the last pull quota prepull saw per
-registry (Docker Hub's rate limit), and whether imagekeeper watch is running and its last
-event. Changes nothing, signals nothing.
+Shows the config file and the state and run dirs in effect; the filesystem holding Docker's root
+dir against the prune thresholds (watermarks, minFree/maxFree); the image store: images, bytes of
+layers, what the prune policy could remove and what a prune down to its target would remove now,
+and how much of the disk is not images; live run leases (id, pid, command, since); the last
+prune's outcome and the bytes it freed (measured); the prune timer's last and next run (systemd);
+the prepull ledger's size, the next opening of prune.window, the last pull quota prepull saw per
+registry (Docker Hub's rate limit), and whether imagekeeper watch is running and its last event.
+Changes nothing, signals nothing.
 
 Exit status:
   0        shown
@@ -77,6 +86,24 @@ export const statusSchema = z.strictObject({
   }),
   /** The last pull quota prepull saw per registry (Docker Hub's ratelimit headers). */
   quota: z.array(z.strictObject({ registry: z.string(), ...quotaRecordSchema.shape })),
+  /** The config file read (null: none, all defaults) and the dirs in effect. */
+  paths: z.strictObject({ config: z.string().nullable(), stateDir: z.string(), runDir: z.string() }),
+  /** The image store (src/prune/store.ts). */
+  store: z.strictObject({
+    images: z.number(),
+    /** Image layers on disk, shared layers once (`docker system df`); null when not known. */
+    bytes: z.number().nullable(),
+    /** Every image the prune policy lets a prune remove now. */
+    removable: z.strictObject({ images: z.number(), bytes: z.number() }),
+    /** What a prune down to its target would remove now (by image sizes). */
+    reclaimable: z.strictObject({ images: z.number(), bytes: z.number() }),
+    /** Used bytes of the filesystem that are not image layers. */
+    nonImageBytes: z.number().nullable(),
+  }),
+  /** imagekeeper-prune.timer (systemd); null when there is none. */
+  timer: z
+    .strictObject({ unit: z.string(), lastRun: z.string().nullable(), nextRun: z.string().nullable() })
+    .nullable(),
   /** `imagekeeper watch` (docs/watch.md): is it running, and how far has it got. */
   watch: z.strictObject({
     /** A watch holds STATE_DIR/watch.lock now (the kernel's word). */
@@ -116,6 +143,10 @@ export const statusCommand: CommandSpec = {
     const watchState = readWatchState(config.stateDir);
     const running = await watchRunning(config.stateDir);
     const level = diskLevel(disk, p);
+    const [store, timer] = await Promise.all([
+      readStore(engine, config, disk, now, leases, window),
+      readTimer(PRUNE_TIMER, ctx.env),
+    ]);
     const status = statusSchema.parse({
       disk: {
         path: root,
@@ -131,6 +162,9 @@ export const statusCommand: CommandSpec = {
         },
         level,
       },
+      paths: { config: ctx.configPath ?? null, stateDir: config.stateDir, runDir: config.runDir },
+      store,
+      timer,
       leases,
       lastPrune: pruneState.state.last,
       lastCompletedPrune: pruneState.state.lastCompleted,
@@ -169,6 +203,32 @@ export function diskLevel(d: DiskUsage, p: Config["prune"]): Status["disk"]["lev
   return reachedTarget(d, p) ? "below-low" : "between";
 }
 
+/** The store as the prune planner sees it (a dry run's facts: the ledger is read, not written). */
+async function readStore(
+  engine: Engine,
+  config: Config,
+  disk: DiskUsage,
+  now: Date,
+  leases: Awaited<ReturnType<typeof listLeases>>,
+  window: Awaited<ReturnType<typeof windowState>>,
+): Promise<StoreView> {
+  const [images, containers, services, layers] = await Promise.all([
+    readImages(engine),
+    readContainers(engine),
+    readServices(engine),
+    engine.layersSize().catch(() => undefined),
+  ]);
+  const read = readLedger(config.stateDir);
+  const ledger = applyChange(
+    read.ledger,
+    { sighting: { at: now.getTime(), present: images.map((i) => i.id) } },
+    now.getTime(),
+    { horizonMs: config.ledger.horizon },
+  );
+  const plan = planPrune({ now, disk, images, containers, services, ledger, window, leases }, config.prune);
+  return storeView(plan, images.length, layers ?? null, disk, config.prune.chunkSize);
+}
+
 const LEVEL_TEXT: Record<Status["disk"]["level"], string> = {
   "below-low": "below the low watermark (a prune's target)",
   between: "between the low and high watermarks: no prune needed",
@@ -188,9 +248,15 @@ function freeText(w: Status["disk"]["watermarks"]): string {
 export function renderStatus(s: Status, now: Date): string {
   const ago = (iso: string) => `${formatDuration(Math.max(0, now.getTime() - Date.parse(iso)))} ago`;
   const d = s.disk;
+  const wm = d.watermarks;
+  const st = s.store;
   const lines = [
-    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${d.watermarks.low}%, high ${d.watermarks.high}%, critical ${d.watermarks.critical}%${freeText(d.watermarks)}`,
+    `config   ${s.paths.config ?? "none (all defaults)"}`,
+    `dirs     state ${s.paths.stateDir}, run ${s.paths.runDir}`,
+    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${wm.low}%, high ${wm.high}%, critical ${wm.critical}%${freeText(wm)}`,
     `         ${LEVEL_TEXT[d.level]}`,
+    `store    ${st.images} image(s)${st.bytes !== null ? `, ${formatBytes(st.bytes)} of layers` : ""}${st.nonImageBytes !== null ? `; ${formatBytes(st.nonImageBytes)} of the disk is not images (containers, volumes, build cache, other files)` : ""}`,
+    `         removable under the policy: ${st.removable.images} image(s), ${formatBytes(st.removable.bytes)}; a prune down to its target would remove ${st.reclaimable.images} (${formatBytes(st.reclaimable.bytes)})`,
   ];
   if (!s.leases.length) lines.push("leases   none");
   else {
@@ -212,6 +278,11 @@ export function renderStatus(s: Status, now: Date): string {
     if (s.consecutiveDeferrals > 1)
       lines.push(`         deferred ${s.consecutiveDeferrals} times in a row by run leases`);
   }
+  lines.push(
+    s.timer === null
+      ? "timer    none (no systemd, or no imagekeeper-prune.timer)"
+      : `timer    ${s.timer.unit}: last ran ${s.timer.lastRun ?? "never"}; next ${s.timer.nextRun ?? "not scheduled"}`,
+  );
   lines.push(`ledger   ${s.ledger.images} image(s) with history; ${s.ledger.needSets} app image set(s)`);
   const w = s.window;
   lines.push(

@@ -30,6 +30,10 @@ export const prepullSchema = z.strictObject({
   backoffCap: durationMs.prefault("30s"),
   /** Deadline for the whole prepull. */
   timeout: durationMs.prefault("30m"),
+  /** Without a terminal: a "still pulling" line per image after this long without one. */
+  progressInterval: durationMs.prefault("10s"),
+  /** A pull with no new bytes for this long (resolving or downloading) is reported as stalled. */
+  stallAfter: durationMs.prefault("30s"),
   /**
    * Deprecated, ignored (issue 9): the auto policy now asks the registry for every tag's digest,
    * so no tag needs naming as mutable. Still accepted so existing configs load; prepull warns.

@@ -175,6 +175,26 @@ export class Engine {
     );
   }
 
+  /**
+   * GET /system/df: what `docker system df` shows. Only LayersSize is read (image layers on disk,
+   * shared layers once). On API < 1.42 (dockerd 20.10) there is no `type=` filter: the daemon
+   * also sizes containers and volumes, which takes a while on a host with big volumes.
+   */
+  async layersSize(): Promise<number | undefined> {
+    // Streamed: http10() half-closes its side after the request, and the daemon cancels a request
+    // whose client closed (Go's net/http sees EOF on its background read): fine for a quick
+    // answer, but /system/df takes long enough to be cancelled ("context canceled", 500).
+    const lines: string[] = [];
+    const r = await http10Stream(
+      this.endpoint,
+      { method: "GET", path: "/system/df?type=image", idleTimeoutMs: this.timeoutMs },
+      (l) => lines.push(l),
+    );
+    if (r.status < 200 || r.status >= 300) return undefined;
+    const doc = systemDfSchema.safeParse(JSON.parse(lines.join("\n")));
+    return doc.success ? (doc.data.LayersSize ?? undefined) : undefined;
+  }
+
   /** The daemon's registry settings (mirrors, insecure registries), from GET /info. */
   async registryConfig(): Promise<RegistryConfig | undefined> {
     return (await this.info()).RegistryConfig ?? undefined;
@@ -266,3 +286,5 @@ export const serviceSchema = z.looseObject({
   PreviousSpec: containerSpec.nullish(),
 });
 export type ServiceSummary = z.output<typeof serviceSchema>;
+
+export const systemDfSchema = z.looseObject({ LayersSize: z.number().nullish() });

@@ -84,14 +84,16 @@ export function flockArgs(mode: LockMode, waitMs: number | undefined): string[] 
 /**
  * Lock the open lock file `fd`: without waiting (`waitMs` undefined) or for up to `waitMs`.
  * "busy" means another holder kept the conflicting lock; "aborted" means `signal` fired (the
- * caller closes `fd`, so a lock flock got just before being killed goes away with it).
+ * caller closes `fd`, so a lock flock got just before being killed goes away with it). `exec` is
+ * the subprocess seam (src/exec.ts's run), replaced only by unit tests of the outcome mapping.
  */
 export async function lockFd(
   fd: number,
   mode: LockMode,
   opts: { waitMs?: number; signal?: AbortSignal } = {},
+  exec: typeof run = run,
 ): Promise<LockResult> {
-  const r = await run("flock", flockArgs(mode, opts.waitMs), {
+  const r = await exec("flock", flockArgs(mode, opts.waitMs), {
     fds: [fd],
     // flock enforces --wait itself; this only guards against a hung flock.
     timeoutMs: (opts.waitMs ?? 0) + 30_000,

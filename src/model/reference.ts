@@ -32,13 +32,16 @@ export type ParseResult = { ok: true; ref: ImageRef } | { ok: false; reason: str
 
 function splitDomain(name: string): { domain: string; path: string } {
   const i = name.indexOf("/");
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: a matched name never starts with "/" (i is never 0), and with no "/" a first component "" passes the Docker Hub test anyway
   const first = i < 0 ? "" : name.slice(0, i);
   // A first component is a domain when it has a dot or a port, or is "localhost" (reference.go's
   // splitDockerDomain); otherwise the name is on Docker Hub.
   if (
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: as above, i is never 0, and with no "/" the Docker Hub test passes anyway
     i < 0 ||
     (!first.includes(".") && !first.includes(":") && first !== "localhost" && first.toLowerCase() === first)
   ) {
+    // Stryker disable next-line EqualityOperator: i is never 0 (a matched name never starts with "/")
     const path = i < 0 ? `library/${name}` : name;
     return { domain: "docker.io", path };
   }
@@ -58,7 +61,8 @@ export function parseReference(raw: string): ParseResult {
       ? "it still contains a variable reference"
       : /:$|@$/.test(text)
         ? "it ends with ':' or '@' (an empty tag or digest: an unset variable?)"
-        : /[A-Z]/.test(text.split("/").slice(-1)[0] ?? "")
+        : // Stryker disable next-line StringLiteral: split always returns at least one element
+          /[A-Z]/.test(text.split("/").slice(-1)[0] ?? "")
           ? "repository names must be lower-case"
           : "it does not match [registry/]name[:tag][@digest]";
     return { ok: false, reason: `"${raw}" is not a valid image reference: ${why}` };

@@ -34,12 +34,16 @@ export interface ExecuteDeps {
    * daemon has answered, even if imagekeeper is SIGKILLed.
    */
   lockFd?: number;
+  /** Told of each removal as it is confirmed (a terminal shows a line per removal). */
+  onRemoved?: (r: Removed) => void;
 }
 
 export interface Removed {
   image: PlannedImage;
   /** Free bytes gained over the removal command that removed it (shared by a chunk). */
   measuredFreedBytes: number;
+  /** The disk as measured right after the removal (not for what `docker image prune` removed). */
+  after?: DiskUsage;
 }
 
 export interface Skipped {
@@ -133,7 +137,12 @@ export async function executePlan(
       }
     }
     const freed = after.freeBytes - before.freeBytes;
-    for (const img of gone) removed.push({ image: img, measuredFreedBytes: Math.round(freed / gone.length) });
+    for (const img of gone) {
+      const r = { image: img, measuredFreedBytes: Math.round(freed / gone.length), after };
+      removed.push(r);
+      deps.onRemoved?.(r);
+    }
+    // Stryker disable next-line ConditionalExpression: it guards only a log line
     if (gone.length)
       log.info(
         { step: "measure", usedPercent: roundPercent(after.usedPercent), freedBytes: freed },
@@ -153,6 +162,7 @@ export async function executePlan(
     );
     const r = await deps.docker.run(dockerArgs.danglingPrune(cfg.minAge), removal(PRUNE_TIMEOUT_MS, CONFIRM));
     checkAbort();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: it guards only a log line
     if (r.exitCode !== 0)
       log.warn(
         { step: "dangling", stderr: r.stderr.trim() },
@@ -167,8 +177,10 @@ export async function executePlan(
           `removed ${d.ref} by docker image prune: ${reasonText(d)}`,
         );
         removed.push({ image: d, measuredFreedBytes: 0 });
+        deps.onRemoved?.({ image: d, measuredFreedBytes: 0 });
       }
     }
+    // Stryker disable next-line ConditionalExpression: with "none" the plan has no untagged image to remove, so the loop is empty
   } else if (plan.dangling.method === "each") {
     log.info({ step: "dangling", method: "each" }, plan.dangling.why);
     for (const d of danglingItems) {
@@ -180,6 +192,7 @@ export async function executePlan(
     log.info({ step: "build-cache" }, "removing build cache unused for longer than prune.minAge");
     const r = await deps.docker.run(dockerArgs.builderPrune(cfg.minAge), removal(PRUNE_TIMEOUT_MS, CONFIRM));
     checkAbort();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: it guards only a log line
     if (r.exitCode !== 0)
       log.warn({ step: "build-cache", stderr: r.stderr.trim() }, "docker builder prune failed");
   }

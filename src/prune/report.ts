@@ -4,7 +4,8 @@
 import { z } from "zod";
 import { OUTCOMES, type PruneOutcome } from "../model/prune-outcome.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
-import type { ExecutionResult } from "./execute.js";
+import { table, truncate, wrap } from "../ui/text.js";
+import type { ExecutionResult, Removed } from "./execute.js";
 import { type DiskUsage, roundPercent } from "./measure.js";
 import { describeBlocked, type PlannedImage, type PrunePlan, reasonText } from "./plan.js";
 
@@ -112,57 +113,94 @@ export interface Watermarks {
 /** Free bytes a prune aims for (measure.ts targetFreeBytes): maxFree, else minFree, else none. */
 const targetFree = (w: Watermarks) => w.maxFree ?? w.minFree ?? 0;
 
-/** The whole plan, for --dry-run. */
-export function renderPlan(plan: PrunePlan, w: Watermarks, now: Date): string {
+/**
+ * The whole plan, for --dry-run. `width`: a terminal's columns; the table then fits them (the
+ * image name cut in the middle, the reason on wrapped lines under its row, the last use without
+ * its date under 120 columns). Without a width (a pipe, a log): one line per image, nothing cut.
+ */
+export function renderPlan(plan: PrunePlan, w: Watermarks, now: Date, width?: number): string {
   const lines: string[] = [];
-  lines.push(`imagekeeper prune --dry-run: expected outcome ${plan.outcome} (nothing was changed)`);
-  lines.push(`  disk   ${diskLine(plan.before, w)}`);
-  lines.push(`  gate   ${plan.gate.reason}`);
+  const say = (text: string, indent = "  ") =>
+    lines.push(...wrap(text, width, { first: indent, indent: `${indent}       ` }));
+  lines.push(
+    ...wrap(`imagekeeper prune --dry-run: expected outcome ${plan.outcome} (nothing was changed)`, width),
+  );
+  say(`disk   ${diskLine(plan.before, w)}`);
+  say(`gate   ${plan.gate.reason}`);
   if (plan.gate.proceed) {
     const free = targetFree(w);
     const incoming =
       plan.incomingBytes > 0 ? `, with room for ${formatBytes(plan.incomingBytes)} incoming` : "";
-    lines.push(
-      `  target free ${formatBytes(plan.targetBytes)} to get below ${w.low}%${free > 0 ? ` with ${formatBytes(free)} free` : ""}${incoming}`,
+    say(
+      `target free ${formatBytes(plan.targetBytes)} to get below ${w.low}%${free > 0 ? ` with ${formatBytes(free)} free` : ""}${incoming}`,
     );
-    lines.push(`  dangling step: ${plan.dangling.method} (${plan.dangling.why})`);
-    lines.push(
-      `  expected removals: ${plan.expectedRemovals} of ${plan.removable.length} removable image(s)`,
-    );
+    say(`dangling step: ${plan.dangling.method} (${plan.dangling.why})`);
+    say(`expected removals: ${plan.expectedRemovals} of ${plan.removable.length} removable image(s)`);
   }
   lines.push("");
-  const rows: string[][] = [["ORDER", "ACTION", "SIZE", "LAST USE", "IMAGE", "REASON"]];
+  const compact = width !== undefined && width < 120;
+  const ago = (p: PlannedImage) => formatDuration(Math.max(0, now.getTime() - Date.parse(p.lastUse)));
   const lastUse = (p: PlannedImage) =>
-    `${p.lastUse.slice(0, 16).replace("T", " ")} (${formatDuration(Math.max(0, now.getTime() - Date.parse(p.lastUse)))} ago, ${p.lastUseSource})`;
-  plan.removable.forEach((p, i) => {
-    rows.push([
-      String(p.order),
-      i < plan.expectedRemovals ? "remove" : "removable",
-      formatBytes(p.sizeBytes),
-      lastUse(p),
-      p.names.join(", "),
-      `${p.code}: ${p.reason}`,
-    ]);
-  });
-  for (const p of plan.kept)
-    rows.push([
-      "-",
-      "keep",
-      formatBytes(p.sizeBytes),
-      lastUse(p),
-      p.names.join(", "),
-      `${p.code}: ${p.reason}`,
-    ]);
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  for (const r of rows)
-    lines.push(
-      r
-        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
-        .join("  ")
-        .trimEnd(),
-    );
-  if (plan.outcome === "insufficient") lines.push("", `blocked: ${describeBlocked(plan.kept)}`);
+    compact
+      ? `${ago(p)} ago, ${p.lastUseSource}`
+      : `${p.lastUse.slice(0, 16).replace("T", " ")} (${ago(p)} ago, ${p.lastUseSource})`;
+  const rows = [
+    ...plan.removable.map((p, i) => ({
+      p,
+      order: String(p.order),
+      action: i < plan.expectedRemovals ? "remove" : "removable",
+    })),
+    ...plan.kept.map((p) => ({ p, order: "-", action: "keep" })),
+  ];
+  lines.push(
+    ...table({
+      columns: [
+        { header: "ORDER", cell: (r) => r.order },
+        { header: "ACTION", cell: (r) => r.action },
+        { header: "SIZE", cell: (r) => formatBytes(r.p.sizeBytes) },
+        { header: "LAST USE", cell: (r) => lastUse(r.p) },
+        { header: "IMAGE", cell: (r) => r.p.names.join(", "), shrink: { min: 16 } },
+        { header: "REASON", cell: (r) => `${r.p.code}: ${r.p.reason}`, moveUnder: true },
+      ],
+      rows,
+      width,
+    }),
+  );
+  if (plan.outcome === "insufficient")
+    lines.push("", ...wrap(`blocked: ${describeBlocked(plan.kept)}`, width));
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A removal as a terminal shows it while the prune runs: the image, its size, its class and place
+ * in the order, and the disk right after.
+ */
+export function removalLine(r: Removed, width?: number): string {
+  const p = r.image;
+  const cls = p.order !== null ? `${p.code} #${p.order}` : p.code;
+  const after = r.after
+    ? `→ ${roundPercent(r.after.usedPercent)}% used, ${formatBytes(r.after.freeBytes)} free`
+    : "(by docker image prune)";
+  const tail = `  ${formatBytes(p.sizeBytes)}  ${cls}  ${after}`;
+  const room = width === undefined ? Infinity : width - 1 - tail.length - "removed ".length;
+  const name = room >= 12 ? truncate(p.ref, room, "middle") : p.ref;
+  return `removed ${name}${tail}`;
+}
+
+/** The one summary line of a real prune on a terminal (removals were shown as they happened). */
+export function summaryLine(
+  r: PruneResult,
+  reason: string,
+  before: DiskUsage,
+  after: DiskUsage,
+  width?: number,
+): string[] {
+  const freed = after.freeBytes - before.freeBytes;
+  const moved =
+    r.outcome === "pruned" || r.outcome === "insufficient"
+      ? `: ${r.removed.length} image(s) removed, ${formatBytes(freed)} freed (measured), ${roundPercent(before.usedPercent)}% → ${roundPercent(after.usedPercent)}% used, ${formatBytes(after.freeBytes)} free`
+      : "";
+  return wrap(`prune ${r.outcome}${moved}; ${reason}`, width, { indent: "  " });
 }
 
 /** The summary of a real prune. */

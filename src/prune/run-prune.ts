@@ -17,7 +17,7 @@ import { recordPrune } from "../state/last-prune.js";
 import { applyChange, type Ledger, readLedger, recordLedger } from "../state/ledger.js";
 import { formatBytes } from "../util/duration.js";
 import { atUsage } from "./assume.js";
-import { type ExecutionResult, executePlan } from "./execute.js";
+import { type ExecutionResult, executePlan, type Removed } from "./execute.js";
 import { listImageIds, readContainers, readImages, readServices } from "./facts.js";
 import { type DiskUsage, measureDisk, roundPercent, targetFreeBytes } from "./measure.js";
 import { specNamesImage } from "./names.js";
@@ -63,6 +63,8 @@ export interface PruneOptions {
   ignoreWindow?: boolean;
   /** Who started this prune, in its logged and recorded reason (e.g. "before imagekeeper run"). */
   trigger?: string;
+  /** Told of each removal as the daemon confirms it (the prune command's line per removal on a terminal). */
+  onRemoved?: (r: Removed) => void;
 }
 
 export interface PruneRun {
@@ -255,6 +257,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
       ...(deps.signal ? { signal: deps.signal } : {}),
       // Removal children hold the lock too, so it outlives no removal (even if we are SIGKILLed).
       lockFd: lock.fd,
+      ...(opts.onRemoved ? { onRemoved: opts.onRemoved } : {}),
     });
     const blocked = `nothing else may be removed (blocked: ${blockedSummary(plan.kept)
       .map((b) => `${b.code} ${b.images}`)

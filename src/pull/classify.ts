@@ -61,7 +61,9 @@ const RULES: Rule[] = [
   {
     cls: "registry-unavailable",
     retry: "transient",
-    re: /\b5\d\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)|unexpected (HTTP )?status[^\n]*\b5\d\d\b|status code 5\d\d|error from registry[^\n]*\b5\d\d\b|\b50[0-4]\b/i,
+    // "500 Internal Server Error", "502 Bad Gateway", "503 Service Unavailable", "504 Gateway Timeout"
+    // are matched by their codes (the last alternative): the reason phrases add nothing.
+    re: /unexpected (HTTP )?status[^\n]*\b5\d\d\b|status code 5\d\d|error from registry[^\n]*\b5\d\d\b|\b50[0-4]\b/i,
   },
   {
     cls: "timeout",

@@ -22,7 +22,9 @@ export function checkComposeFiles(
   where = `the recipe directory ${recipeDir}`,
 ): void {
   for (const f of files) {
-    if (path.isAbsolute(f) || path.normalize(f).startsWith("..")) {
+    // Outside the recipe: absolute, or its normalized first component is "..". Only a whole
+    // component counts: "..compose.yml" or "..d/x.yml" are names inside the recipe.
+    if (path.isAbsolute(f) || path.normalize(f).split("/")[0] === "..") {
       throw new InputError("compose", `COMPOSE_FILE names "${f}", which is not a path inside the recipe`, {
         ...(envFile ? { file: envFile } : {}),
         hint: "List compose files relative to the recipe directory, separated by ':'.",

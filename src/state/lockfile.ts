@@ -45,6 +45,7 @@ export async function withFileLock<T>(
       if (Date.now() > deadline)
         throw new Error(`could not lock ${lock} within ${opts.timeoutMs ?? 15_000} ms`);
       tryBreakStale(lock, staleMs);
+      // Stryker disable next-line ArithmeticOperator: only how long a waiting writer sleeps between tries
       await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
       continue;
     }

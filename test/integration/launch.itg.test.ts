@@ -1,7 +1,8 @@
 // The app .env is data, never Node's: Node 20 takes `--env-file` anywhere in its argv as its own
 // option unless a `--` ends its options (nodejs/node#54232). Each launcher starts the real bundle
 // the way it ships: the bundle executed through its shebang, `node -- BIN` (the test harness, the
-// demo), and the Nix wrapper's exec line as nix/package.nix writes it. An app .env sets
+// demo), and the Nix wrapper's two exec lines as nix/package.nix writes them: the bundle, and the
+// start from the V8 startup snapshot (built here as the package builds it). An app .env sets
 // NODE_OPTIONS=--require EVIL, where EVIL would leave a marker file: it must never run, and the
 // variable must come out as data. A missing --env-file must be imagekeeper's exit 2 (with a JSON
 // error document under --json), not Node's exit 9. No daemon is needed.
@@ -18,6 +19,7 @@ import {
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bin, type CliResult, runProgram } from "../support/cli.js";
+import { buildSnapshot } from "../support/snapshot.js";
 import { tempDir } from "../support/testbed.js";
 
 const FIX = path.resolve("test/fixtures/recipes/simple");
@@ -50,10 +52,25 @@ function nixWrapper(out: string): string {
   return `#!/bin/bash -e\nexec -a "$0" "${process.execPath}" ${flags} "$@"\n`;
 }
 
+/**
+ * The Nix wrapper's start from the startup snapshot (its `--run` line, taken when the blob fits),
+ * with node and $out as the package has them.
+ */
+function nixSnapshotWrapper(out: string): string {
+  const nix = readFileSync("nix/package.nix", "utf8");
+  const m = /then exec -a "\$0" \$\{lib\.getExe nodejs\} (--snapshot-blob [^"]+) "\$@"; fi/.exec(nix);
+  if (!m) throw new Error("no one-line snapshot exec in nix/package.nix's startFromSnapshot");
+  const flags = m[1]!.replaceAll("@out@", out);
+  return `#!/bin/bash -e\nexec -a "$0" "${process.execPath}" ${flags} "$@"\n`;
+}
+
+let snapshotWrapper: string;
+
 const launchers: [string, (args: string[]) => Promise<CliResult>][] = [
   ["the bundle run through its shebang", (args) => run(bin(), args)],
   ["node -- BIN", (args) => run(process.execPath, ["--", bin(), ...args])],
   ["the Nix wrapper", (args) => run(wrapper, args)],
+  ["the Nix wrapper's start from the startup snapshot", (args) => run(snapshotWrapper, args)],
 ];
 
 beforeAll(() => {
@@ -74,6 +91,13 @@ beforeAll(() => {
   wrapper = path.join(out, "bin/imagekeeper");
   writeFileSync(wrapper, nixWrapper(out));
   chmodSync(wrapper, 0o755);
+  buildSnapshot(
+    path.join(out, "libexec/imagekeeper/imagekeeper.mjs"),
+    path.join(out, "libexec/imagekeeper/imagekeeper.blob"),
+  );
+  snapshotWrapper = path.join(out, "bin/imagekeeper-snapshot");
+  writeFileSync(snapshotWrapper, nixSnapshotWrapper(out));
+  chmodSync(snapshotWrapper, 0o755);
 });
 
 describe("the launchers keep Node's hands off --env-file", () => {
@@ -82,6 +106,9 @@ describe("the launchers keep Node's hands off --env-file", () => {
     expect(readFileSync(bin(), "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --");
     expect(readFileSync(wrapper, "utf8")).toContain(
       ` -- ${dir}/out/libexec/imagekeeper/imagekeeper.mjs "$@"`,
+    );
+    expect(readFileSync(snapshotWrapper, "utf8")).toContain(
+      ` --snapshot-blob ${dir}/out/libexec/imagekeeper/imagekeeper.blob -- ${dir}/out/libexec/imagekeeper/imagekeeper.mjs "$@"`,
     );
   });
 
@@ -131,5 +158,37 @@ describe("the launchers keep Node's hands off --env-file", () => {
     // A missing file: Node itself exits before any imagekeeper code runs. Only `--` prevents it.
     const missing = await run(process.execPath, [bin(), "env", "--env-file", path.join(dir, "nope")]);
     expect(missing.code).toBe(9);
+  });
+
+  it("started from the snapshot without --: the check runs in the restored process and refuses", async () => {
+    // The check reads /proc/self/cmdline at each start, so a snapshot cannot have frozen its answer
+    // from the build (whose command line had no --env-file).
+    const plainEnv = path.join(dir, "plain.env");
+    writeFileSync(plainEnv, "FOO=1\n");
+    const blob = path.join(dir, "out/libexec/imagekeeper/imagekeeper.blob");
+    const r = await run(process.execPath, [
+      "--snapshot-blob",
+      blob,
+      bin(),
+      "env",
+      "--env-file",
+      plainEnv,
+      "--json",
+    ]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { kind: "usage" } });
+    expect(r.stdout).not.toContain("FOO=1");
+    // The control: with -- the same start prints the file's variable.
+    const ok = await run(process.execPath, [
+      "--snapshot-blob",
+      blob,
+      "--",
+      bin(),
+      "env",
+      "--env-file",
+      plainEnv,
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("FOO=1\n");
   });
 });

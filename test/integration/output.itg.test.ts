@@ -218,6 +218,25 @@ describe("a real terminal (a pseudo-terminal from util-linux script)", () => {
     expect(r.out).toMatch(/^\d\d:\d\d:\d\d warn {2}no lease nope/);
   });
 
+  it("prune --dry-run fits 80 columns: names cut in the middle, reasons wrapped under their rows", async () => {
+    // The images must be there: a prepull first (the order of tests in this file is not relied on).
+    expect((await cli(["prepull", ...selection(), "--quiet"], env())).code).toBe(0);
+    for (const cols of [80, 160]) {
+      const r = inPty(["prune", "--dry-run"], cols, { NO_COLOR: "1" });
+      expect(r.code).toBe(0);
+      const lines = r.out.trimEnd().split("\n");
+      for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(cols);
+      expect(lines).toContainEqual(expect.stringMatching(/^ORDER {2}ACTION {2}SIZE/));
+      const rows = lines.filter((l) => /^(\d+|-) +(remove|removable|keep) /.test(l));
+      expect(rows.some((l) => /nginx:1\.27\.1$/.test(l))).toBe(true);
+      // Every row's reason is whole under it (too long for either width in the row); the last use
+      // is an age at 80 columns, with its date at 160.
+      expect(lines.filter((l) => /^ {4}reason: \S/.test(l)).length).toBe(rows.length);
+      const dated = rows.filter((l) => /\d{4}-\d\d-\d\d \d\d:\d\d \(/.test(l)).length;
+      expect(dated).toBe(cols === 80 ? 0 : rows.length);
+    }
+  });
+
   it("the error paragraph wraps to the terminal", () => {
     const r = inPty(["prune", "--dry-rnu"], 40, { NO_COLOR: "1" });
     expect(r.code).toBe(2);

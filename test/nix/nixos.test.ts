@@ -215,7 +215,7 @@ describe.skipIf(SKIP_NIX)("the NixOS module in a whole NixOS system (nixpkgs 20.
         expect.arrayContaining([
           "d /run/imagekeeper 3770 imagekeeper imagekeeper - -",
           "f /run/imagekeeper/lease.lock 0440 root imagekeeper - -",
-          "f /run/imagekeeper/lease.lock 0440 root imagekeeper - -",
+          "f /run/imagekeeper/drain.lock 0440 root imagekeeper - -",
           "d /var/lib/imagekeeper 2770 imagekeeper imagekeeper - -",
           "d /var/lib/imagekeeper-metrics 2775 imagekeeper imagekeeper - -",
           "d /home/runner/.docker 0700 runner users - -",

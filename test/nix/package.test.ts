@@ -24,6 +24,7 @@ import { NIX_MISSING, REPO, SKIP_NIX, buildBundle, nixData, nixInstantiate } fro
 interface Evaluated {
   pname: string;
   version: string;
+  buildPhase: string;
   installPhase: string;
   installCheckPhase: string;
   doInstallCheck: boolean;
@@ -36,8 +37,8 @@ interface Evaluated {
 const prefixOf = (tool: string) =>
   path.dirname(path.dirname(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim()));
 
-// makeWrapper as the phases use it (--add-flags, --set-default, --prefix VAR SEP VALUE), nothing
-// more: anything else fails, so a phase that starts relying on more shows up here.
+// makeWrapper as the phases use it (--add-flags, --set-default, --prefix VAR SEP VALUE, --run CMD),
+// nothing more: anything else fails, so a phase that starts relying on more shows up here.
 const MAKE_WRAPPER = String.raw`
 runHook() { :; }
 makeWrapper() {
@@ -47,6 +48,9 @@ makeWrapper() {
       --add-flags) flags="$flags $2"; shift 2 ;;
       --set-default) env="$env export $2=\"\${$2-$3}\";"; shift 3 ;;
       --prefix) env="$env export $2=$4\${$2:+$3\$$2};"; shift 4 ;;
+      --run) env="$env
+$2
+"; shift 2 ;;
       *) echo "makeWrapper stand-in: unsupported $1" >&2; return 1 ;;
     esac
   done
@@ -108,6 +112,8 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
     const src = mkdtempSync(path.join(tmpdir(), "ikpkg-"));
     scratch.push(src);
     cpSync(path.join(REPO, "package.json"), path.join(src, "package.json"));
+    mkdirSync(path.join(src, "scripts"));
+    cpSync(path.join(REPO, "scripts/snapshot-entry.cjs"), path.join(src, "scripts/snapshot-entry.cjs"));
     cpSync(path.join(REPO, "test/fixtures/recipes/simple"), path.join(src, "test/fixtures/recipes/simple"), {
       recursive: true,
     });
@@ -118,7 +124,7 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
     buildBundle(path.join(src, "dist/imagekeeper.mjs"));
     out = path.join(src, "out");
     mkdirSync(path.join(src, "tmp"));
-    const script = `set -euo pipefail\n${MAKE_WRAPPER}\n${d.installPhase}\n${d.installCheckPhase}`;
+    const script = `set -euo pipefail\n${MAKE_WRAPPER}\n${d.buildPhase}\n${d.installPhase}\n${d.installCheckPhase}`;
     install = spawnSync("bash", ["-c", script], {
       cwd: src,
       encoding: "utf8",
@@ -140,7 +146,9 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
       version: string;
     };
     expect(d).toMatchObject({ pname: pkg.name, version: pkg.version, mainProgram: "imagekeeper" });
-    expect(d.dontBuild).toBe(true);
+    // The build phase builds the startup snapshot from the bundle (and nothing else).
+    expect(d.dontBuild).toBe(false);
+    expect(d.buildPhase).toContain("--build-snapshot scripts/snapshot-entry.cjs");
     expect(d.doInstallCheck).toBe(true);
     expect(d.inputs).toEqual(["make-wrapper"]);
     expect(d.installPhase).toContain("dist/imagekeeper.mjs");
@@ -178,13 +186,14 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
     );
     const wrapper = path.join(out, "bin/imagekeeper");
     const probe = wrapper + "-probe";
-    writeFileSync(probe, readFileSync(wrapper, "utf8").replace("imagekeeper.mjs", "probe.mjs"), {
+    writeFileSync(probe, readFileSync(wrapper, "utf8").replaceAll("imagekeeper.mjs", "probe.mjs"), {
       mode: 0o755,
     });
     const run = (env: Record<string, string>) =>
       JSON.parse(
         execFileSync(probe, ["--inspect", "--", "prune", "--dry-run"], {
-          env: { PATH: "/usr/bin:/bin", ...env },
+          // NODE_OPTIONS set: the wrapper starts the script, not the snapshot (which is imagekeeper's).
+          env: { PATH: "/usr/bin:/bin", NODE_OPTIONS: "--no-warnings", ...env },
           encoding: "utf8",
         }),
       ) as { doc: string | null; argv: string[] };
@@ -198,6 +207,98 @@ describe.skipIf(SKIP_NIX)("nix/package.nix", () => {
       argv: ["--inspect", "--", "prune", "--dry-run"],
     });
     expect(run({ IMAGEKEEPER_DOC_DIR: "/srv/docs" }).doc).toBe("/srv/docs");
+  });
+
+  describe("the wrapper starts from the startup snapshot when it fits, else from the bundle", () => {
+    const FIX = path.join(REPO, "test/fixtures/recipes/simple");
+    const commands = [
+      ["--version"],
+      ["--help"],
+      ["prepull", "--help"],
+      ["images", "--recipe", FIX, "--env-file", path.join(FIX, "app.env"), "--json"],
+    ];
+    /** A copy of the installed package whose wrapper logs each node start, with `blob` as its blob. */
+    const copy = (name: string, blob: (file: string) => void) => {
+      const dir = mkdtempSync(path.join(tmpdir(), `ikpkg-${name}-`));
+      scratch.push(dir);
+      cpSync(out, dir, { recursive: true });
+      const log = path.join(dir, "node.log");
+      const shim = path.join(dir, "node");
+      writeFileSync(shim, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${log}\nexec ${process.execPath} "$@"\n`, {
+        mode: 0o755,
+      });
+      const wrapper = path.join(dir, "bin/imagekeeper");
+      const text = readFileSync(wrapper, "utf8")
+        .replaceAll(out, dir)
+        .replaceAll(`${prefixOf("node")}/bin/node`, shim);
+      writeFileSync(wrapper, text, { mode: 0o755 });
+      blob(path.join(dir, "libexec/imagekeeper/imagekeeper.blob"));
+      const run = (args: string[], env: Record<string, string> = {}) => {
+        const r = spawnSync(wrapper, args, {
+          env: { PATH: "/usr/bin:/bin", HOME: dir, IMAGEKEEPER_STATE_DIR: path.join(dir, "state"), ...env },
+          encoding: "utf8",
+        });
+        return { code: r.status, stdout: r.stdout.replaceAll(dir, out), stderr: r.stderr };
+      };
+      const starts = () => readFileSync(log, "utf8").trim().split("\n");
+      return { run, starts, blob: path.join(dir, "libexec/imagekeeper/imagekeeper.blob") };
+    };
+    // What the bundle itself prints (NODE_OPTIONS set: the wrapper takes the bundle).
+    let plain: { code: number | null; stdout: string; stderr: string }[];
+    beforeAll(() => {
+      const p = copy("plain", () => {});
+      plain = commands.map((c) => p.run(c, { NODE_OPTIONS: "--no-warnings" }));
+      expect(p.starts().every((l) => !l.includes("--snapshot-blob"))).toBe(true);
+      expect(plain.map((r) => r.code)).toEqual(commands.map(() => 0));
+    });
+
+    it("the snapshot it built: every start is from it, with the bundle's output", () => {
+      const p = copy("fits", () => {});
+      expect(commands.map((c) => p.run(c))).toEqual(plain);
+      expect(p.starts()).toHaveLength(commands.length);
+      for (const l of p.starts())
+        expect(l).toMatch(/^--snapshot-blob \S+\/imagekeeper\.blob -- \S+\/imagekeeper\.mjs /);
+    });
+
+    it.each([
+      ["missing", (f: string) => rmSync(f), undefined],
+      ["empty", (f: string) => writeFileSync(f, ""), "SIGABRT"],
+      ["junk", (f: string) => writeFileSync(f, Buffer.alloc(4096, 0x5a)), "SIGABRT"],
+      [
+        "built by another Node version",
+        (f: string) => {
+          // The same blob with the Node version in its head changed: what another Node writes.
+          const b = readFileSync(f);
+          const v = Buffer.from(process.versions.node);
+          const at = b.subarray(0, 64).indexOf(v);
+          expect(at).toBeGreaterThan(0);
+          b[at + v.length - 1] = b[at + v.length - 1] === 0x30 ? 0x31 : 0x30;
+          writeFileSync(f, b);
+        },
+        14,
+      ],
+    ] as const)("a blob that is %s: the bundle starts, with the same output", (name, spoil, nodeExit) => {
+      const p = copy(name.replaceAll(" ", "-"), spoil);
+      // The control: node refuses (exit 14) or aborts (SIGABRT) on that blob itself.
+      if (nodeExit !== undefined) {
+        const direct = spawnSync(process.execPath, ["--snapshot-blob", p.blob, "--", "x", "--version"]);
+        expect(direct.status ?? direct.signal).toBe(nodeExit);
+      }
+      expect(commands.map((c) => p.run(c))).toEqual(plain);
+      expect(p.starts().filter((l) => l.includes("--snapshot-blob"))).toEqual([]);
+    });
+
+    it("NODE_OPTIONS with a V8 flag: the bundle starts (node would refuse the snapshot)", () => {
+      const p = copy("node-options", () => {});
+      const env = { NODE_OPTIONS: "--max-old-space-size=256" };
+      const direct = spawnSync(process.execPath, ["--snapshot-blob", p.blob, "--", "x", "--version"], {
+        env: { ...env, PATH: "/usr/bin:/bin" },
+        encoding: "utf8",
+      });
+      expect(direct.status).toBe(14);
+      expect(commands.map((c) => p.run(c, env))).toEqual(plain);
+      expect(p.starts().filter((l) => l.includes("--snapshot-blob"))).toEqual([]);
+    });
   });
 });
 

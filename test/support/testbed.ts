@@ -385,6 +385,11 @@ export interface PushOptions {
   sizeBytes?: number;
   /** Seed for the data layer; the same seed gives the same image ID. Default: random. */
   seed?: string;
+  /**
+   * More data layers, between busybox and the image's own: images that list the same size and
+   * seed share that layer, as images built on one base do (the cold-prepull benchmark).
+   */
+  layers?: { sizeBytes: number; seed: string }[];
   cmd?: string[];
   auth?: { user: string; password: string };
   /** An Authorization header instead of `auth` (a Bearer token for a token-auth registry). */
@@ -407,7 +412,11 @@ export async function pushImage(
         }
       : {};
   const seed = opts.seed ?? randomBytes(8).toString("hex");
-  const layers = [baseLayer(), dataLayer(opts.sizeBytes ?? 65_536, seed)];
+  const layers = [
+    baseLayer(),
+    ...(opts.layers ?? []).map((l) => dataLayer(l.sizeBytes, l.seed)),
+    dataLayer(opts.sizeBytes ?? 65_536, seed),
+  ];
   const arch = process.arch === "x64" ? "amd64" : process.arch;
   const config = Buffer.from(
     JSON.stringify({

@@ -25,7 +25,11 @@ export interface TokenRegistry {
   stop(): Promise<void>;
 }
 
-const SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), "token-server.mjs");
+// Beside this file; from the repository root when this file was bundled elsewhere (a benchmark).
+const SERVER = [
+  path.join(path.dirname(fileURLToPath(import.meta.url)), "token-server.mjs"),
+  path.resolve("test/support/token-server.mjs"),
+].find((f) => existsSync(f))!;
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -39,7 +43,14 @@ async function stop(child: ChildProcess): Promise<void> {
 export async function startTokenRegistry(
   user: string,
   password: string,
-  opts: { publicPrefix?: string } = {},
+  opts: {
+    publicPrefix?: string;
+    /**
+     * host:port the registry's challenge names as the token service (its realm), given the token
+     * service's own: a benchmark puts an emulated link in front of it (bench/support/link.ts).
+     */
+    realmHost?: (tokenHost: string) => Promise<string>;
+  } = {},
 ): Promise<TokenRegistry> {
   const dir = tempDir("iktok");
   const key = path.join(dir, "key.pem");
@@ -75,6 +86,9 @@ export async function startTokenRegistry(
     { mode: 0o600 },
   );
   const tokenServer = spawn(process.execPath, [SERVER, serverConfig], { stdio: "inherit" });
+  const realmHost = opts.realmHost
+    ? await opts.realmHost(`127.0.0.1:${tokenPort}`)
+    : `127.0.0.1:${tokenPort}`;
 
   const port = await freePort();
   const storage = path.join(dir, "storage");
@@ -92,7 +106,7 @@ http:
   addr: 127.0.0.1:${port}
 auth:
   token:
-    realm: http://127.0.0.1:${tokenPort}/token
+    realm: http://${realmHost}/token
     service: ${service}
     issuer: ${issuer}
     rootcertbundle: ${cert}

@@ -1,6 +1,6 @@
 // Reading the registry token from a file: one trailing line break dropped, empty or multi-line
 // refused, a file others can read warned about, and errors that name the file, never its content.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -15,7 +15,9 @@ const file = (text: string, mode = 0o600) => {
   chmodSync(f, mode);
   return f;
 };
-const fail = (source: string, stdin: { isTTY?: boolean } = {}) => {
+/** A stand-in for a piped stdin: a file holding `text`, opened (the caller closes it). */
+const piped = (text: string) => ({ isTTY: false, fd: openSync(file(text), "r") });
+const fail = (source: string, stdin: { isTTY?: boolean; fd: number } = { fd: -1 }) => {
   try {
     readSecret(source, stdin);
   } catch (e) {
@@ -82,8 +84,29 @@ describe("readSecret", () => {
     expect(e.hint).toMatch(/--password-file FILE/);
   });
 
+  it.each([
+    ["dckr_pat_x\n", "dckr_pat_x"],
+    ["dckr_pat_x", "dckr_pat_x"],
+  ])("stdin piped %j → %j, with the same rules as a file", (text, value) => {
+    const stdin = piped(text);
+    expect(readSecret("-", stdin)).toEqual({ value, warnings: [] });
+    closeSync(stdin.fd);
+  });
+
+  it.each([
+    ["", "stdin is empty"],
+    ["\n", "stdin is empty"],
+    ["a\nb\n", "stdin holds more than one line"],
+  ])("stdin piped %j is refused: %s", (text, message) => {
+    const stdin = piped(text);
+    const e = fail("-", stdin);
+    closeSync(stdin.fd);
+    expect([e.kind, e.message, e.file]).toEqual(["credentials", message, "-"]);
+  });
+
   it("stdin that is a terminal is refused before reading", () => {
-    const e = fail("-", { isTTY: true });
+    // fd -1: reading it would fail with EBADF, so the refusal comes first.
+    const e = fail("-", { isTTY: true, fd: -1 });
     expect(e.kind).toBe("usage");
     expect(e.message).toBe("--password-file - reads the token from stdin, which is a terminal");
     expect(e.hint).toMatch(/--password-file - < FILE/);

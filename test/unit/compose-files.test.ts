@@ -41,6 +41,10 @@ describe("checkComposeFiles", () => {
 
   it("accepts files inside the recipe that exist", () => {
     expect(check(["compose.yml", "compose.smtp.yml", "sub/compose.x.yml"], "/apps/a.env")).toBe("ok");
+    // A name that starts with two dots is not a parent reference: only a component ".." is.
+    expect(
+      checkComposeFiles(["..compose.yml", "..d/x.yml", "sub/../compose.yml"], "/r", () => true, "/a.env"),
+    ).toBeUndefined();
     expect(check([], undefined)).toBe("ok");
   });
 
@@ -48,6 +52,8 @@ describe("checkComposeFiles", () => {
     "../x.yml",
     "../app/compose.yml",
     "sub/../../x.yml",
+    "./../x.yml",
+    "../..compose.yml",
     "/etc/compose.yml",
     "/recipes/app/compose.yml",
     "..",

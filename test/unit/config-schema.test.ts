@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig, parseConfig, SYSTEM_CONFIG } from "../../src/config/load.js";
+import { fileExists, loadConfig, parseConfig, SYSTEM_CONFIG } from "../../src/config/load.js";
 import { configSchema } from "../../src/config/schema.js";
 import { InputError } from "../../src/errors.js";
 
@@ -275,6 +275,12 @@ describe("loadConfig: where the config comes from", () => {
     // This machine has no /etc/imagekeeper/config.json: reading it fails, naming it.
     await expect(r).rejects.toThrow(`cannot read the config file ${SYSTEM_CONFIG}`);
     expect(seen).toEqual(["/etc/imagekeeper/config.json"]);
+  });
+  it("the system file counts as there when it can be read (the default of `exists`)", () => {
+    expect(fileExists(a)).toBe(true);
+    expect(fileExists(path.join(dir, "missing.json"))).toBe(false);
+    // A directory at the path is no config file.
+    expect(fileExists(dir)).toBe(false);
   });
   it("else defaults, with no path", async () => {
     const r = await loadConfig(undefined, {}, never);

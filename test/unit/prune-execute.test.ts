@@ -79,10 +79,31 @@ describe("tagged images: in plan order until usage is below the low watermark", 
     const p = plan(w, [planned("a", 999, "tagged", 1), planned("b", 1, "tagged", 2)], "none");
     const r = await executePlan(p, cfg(), fakeDeps(w));
     // Freed bytes come from the filesystem, not the image sizes in the plan.
+    // Each carries the disk measured right after it (a terminal's line per removal shows it).
+    const told: string[] = [];
+    const w2 = world(1000, 900, { a: { bytes: 150 }, b: { bytes: 100 } });
+    const r2 = await executePlan(
+      plan(w2, [planned("a", 999, "tagged", 1), planned("b", 1, "tagged", 2)], "none"),
+      cfg(),
+      {
+        ...fakeDeps(w2),
+        onRemoved: (x) => told.push(`${x.image.id} ${x.after?.usedBytes}`),
+      },
+    );
     expect(r.removed).toEqual([
-      { image: expect.objectContaining({ id: "a" }), measuredFreedBytes: 150 },
-      { image: expect.objectContaining({ id: "b" }), measuredFreedBytes: 100 },
+      {
+        image: expect.objectContaining({ id: "a" }),
+        measuredFreedBytes: 150,
+        after: expect.objectContaining({ usedBytes: 750 }),
+      },
+      {
+        image: expect.objectContaining({ id: "b" }),
+        measuredFreedBytes: 100,
+        after: expect.objectContaining({ usedBytes: 650 }),
+      },
     ]);
+    expect(told).toEqual(["a 750", "b 650"]);
+    expect(r2.removed.map((x) => x.after?.freeBytes)).toEqual([250, 350]);
     // After the dangling step, then before and after each removal.
     expect(w.measures).toEqual([900, 900, 750, 750, 750, 650, 650]);
   });

@@ -346,16 +346,17 @@ describe("planPrune: protection", () => {
     30 * D,
     ledger,
   );
-  const plan = planPrune(
-    facts({
-      images,
-      containers,
-      services,
-      ledger,
-      reserved: [{ id: aboutToBeUsed.id, reason: "about to be used by the prepull of gitea_ci" }],
-    }),
-    cfg({ keep: ["traefik:*", "*/postgres:*"], minAge: "24h", reservation: "15m" }),
-  );
+  const planOf = () =>
+    planPrune(
+      facts({
+        images,
+        containers,
+        services,
+        ledger,
+        reserved: [{ id: aboutToBeUsed.id, reason: "about to be used by the prepull of gitea_ci" }],
+      }),
+      cfg({ keep: ["traefik:*", "*/postgres:*"], minAge: "24h", reservation: "15m" }),
+    );
 
   it.each([
     ["running container", running, "in-use", /web \(running\)/],
@@ -398,7 +399,7 @@ describe("planPrune: protection", () => {
     ],
     ["never seen before (first seen now)", unseen, "too-young", /first seen by imagekeeper 0ms ago/],
   ] as const)("keeps: %s", (_name, img, code, reason) => {
-    const p = [...plan.kept, ...plan.removable].find((x) => x.id === img.id)!;
+    const p = [...planOf().kept, ...planOf().removable].find((x) => x.id === img.id)!;
     expect(p.action).toBe("keep");
     expect(p.code).toBe(code);
     expect(p.reason).toMatch(reason);
@@ -413,12 +414,12 @@ describe("planPrune: protection", () => {
     ["an old untagged image", stray],
     ["used an hour ago: ranked by the order, not protected (issue 8)", usedRecently],
   ] as const)("removes: %s", (_name, img) => {
-    expect(plan.removable.map((p) => p.id)).toContain(img.id);
+    expect(planOf().removable.map((p) => p.id)).toContain(img.id);
   });
 
   it("kept images are listed by reason, every image exactly once", () => {
-    expect(plan.kept.length + plan.removable.length).toBe(images.length);
-    const codes = plan.kept.map((k) => k.code);
+    expect(planOf().kept.length + planOf().removable.length).toBe(images.length);
+    const codes = planOf().kept.map((k) => k.code);
     expect(codes).toEqual([...codes].sort((a, b) => order(a) - order(b)));
     function order(c: string) {
       return ["in-use", "service", "service-rollback", "reserved", "keep-pattern", "too-young"].indexOf(c);
@@ -426,8 +427,8 @@ describe("planPrune: protection", () => {
   });
 
   it("docker image prune would take the digest-only rollback image: remove untagged images one by one", () => {
-    expect(plan.dangling.method).toBe("each");
-    expect(plan.dangling.why).toMatch(/moby#31574/);
+    expect(planOf().dangling.method).toBe("each");
+    expect(planOf().dangling.why).toMatch(/moby#31574/);
   });
 });
 
@@ -472,10 +473,10 @@ describe("planPrune: order", () => {
     });
   }
   ledger = seen(images, 40 * D, ledger);
-  const plan = planPrune(facts({ images, ledger }), cfg());
+  const planOf = () => planPrune(facts({ images, ledger }), cfg());
 
   it("dangling first, then superseded, then images no app needs, then by the needing app's next run", () => {
-    expect(plan.removable.map((p) => [p.ref, p.code, p.order])).toEqual([
+    expect(planOf().removable.map((p) => [p.ref, p.code, p.order])).toEqual([
       [`${REG}/a/app:<none>`, "dangling", 1],
       ["<none>:<none>", "dangling", 2],
       [`${REG}/a/app:1`, "superseded", 3],
@@ -486,33 +487,33 @@ describe("planPrune: order", () => {
       // app a runs nightly, last yesterday: due now
       [`${REG}/a/app:2`, "needed", 6],
     ]);
-    expect(reasonText(byRef(plan, `${REG}/a/app:1`))).toMatch(
+    expect(reasonText(byRef(planOf(), `${REG}/a/app:1`))).toMatch(
       /^superseded \(#3\): needed before by a\|deploy, by none/,
     );
-    expect(reasonText(byRef(plan, `${REG}/w/weekly:1`))).toMatch(
+    expect(reasonText(byRef(planOf(), `${REG}/w/weekly:1`))).toMatch(
       /^needed \(#5\): needed by w\|deploy, whose next run is expected in 6d0h \(usual gap 7d0h\)/,
     );
-    expect(byRef(plan, `${REG}/w/weekly:1`).predictedNextUse).toBe(T(6 * D).toISOString());
-    expect(byRef(plan, `${REG}/a/app:2`).predictedNextUse).toBe(NOW.toISOString());
+    expect(byRef(planOf(), `${REG}/w/weekly:1`).predictedNextUse).toBe(T(6 * D).toISOString());
+    expect(byRef(planOf(), `${REG}/a/app:2`).predictedNextUse).toBe(NOW.toISOString());
   });
 
   it("no protected untagged image: docker image prune is safe for the dangling step", () => {
-    expect(plan.dangling.method).toBe("image-prune");
+    expect(planOf().dangling.method).toBe("image-prune");
   });
 
   it("expects to stop at the low watermark by image sizes", () => {
     // 90% of 1000 MiB used; below 70% needs ~200 MiB: the two dangling images (100 MiB each) and
     // one more (the dangling step runs whole, then one image at a time).
-    expect(plan.targetBytes).toBeGreaterThan(200 * 1024 * 1024);
-    expect(plan.expectedRemovals).toBe(3);
-    expect(plan.outcome).toBe("pruned");
+    expect(planOf().targetBytes).toBeGreaterThan(200 * 1024 * 1024);
+    expect(planOf().expectedRemovals).toBe(3);
+    expect(planOf().outcome).toBe("pruned");
   });
 
   it("a gate that stops still classifies every image (for --dry-run) but expects no removal", () => {
     const p = planPrune(facts({ images, ledger, disk: disk(50) }), cfg());
     expect(p.outcome).toBe("no-pressure");
     expect(p.expectedRemovals).toBe(0);
-    expect(p.removable.map((r) => r.id)).toEqual(plan.removable.map((r) => r.id));
+    expect(p.removable.map((r) => r.id)).toEqual(planOf().removable.map((r) => r.id));
   });
 
   it("with prune.chunkSize, expects whole chunks", () => {
@@ -787,5 +788,326 @@ describe("issue 8: gate and target with incoming bytes and free-space thresholds
     // 840 MiB used, 160 MiB free: 240 MiB more to reach 400 MiB free (low 70% needs only 140 MiB).
     expect(q.targetBytes).toBe(240 * 1024 * 1024);
     expect(q.expectedRemovals).toBe(3);
+  });
+});
+
+describe("mutation survivors of the final pass (issue 12): rules and the words of reasons", () => {
+  const t = (ms: number) => NOW.getTime() + ms;
+  const use = (l: Ledger, at: number, img: ImageFact, app: string, role?: string) =>
+    applyChange(
+      l,
+      { uses: [{ at, id: img.id, ref: img.repoTags[0], app, role, source: role ? "prepull" : "container" }] },
+      NOW.getTime(),
+    );
+  const pre = (l: Ledger, at: number, imgs: { ref: string; id: string | null }[], app = "a") =>
+    prepulled(l, { at: new Date(at), recipe: app, app, ref: null, images: imgs });
+  const old = cfg({ minAge: "1h", reservation: "0s" });
+
+  it("parseLastTagTime: the first instant after docker's zero day is a time", () => {
+    expect(parseLastTagTime("0001-01-02T00:00:00Z")).toBe(Date.parse("0001-01-02T00:00:00Z"));
+  });
+
+  it("no pressure with prune.minFree set says the free space is kept", () => {
+    const g = decideGate(disk(50), cfg({ minFree: "100MiB" }), ALWAYS_OPEN, []);
+    expect(g.reason).toBe(
+      "usage 50% is below the high watermark (85%) with at least prune.minFree (100.0 MiB) free",
+    );
+  });
+
+  it("ledgerViews: a need set's reference names the image that has the tag now, not the one recorded", () => {
+    const now = image(`${REG}/a/app:1`);
+    const before = image(null);
+    const l = pre(seen([now, before]), t(-D), [{ ref: `${REG}/a/app:1`, id: before.id }]);
+    const v = ledgerViews(l, [now, before], NOW.getTime());
+    expect(v.get(now.id)?.neededBy).toEqual(["a|deploy"]);
+    expect(v.get(before.id)?.neededBy).toEqual([]);
+  });
+
+  it("ledgerViews: one user naming an image twice needs it once; users and needers sorted", () => {
+    const img = image("nginx:1.25");
+    let l = pre(seen([img]), t(-2 * D), [{ ref: "nginx:1.25", id: img.id }], "b");
+    l = pre(
+      l,
+      t(-D),
+      [
+        { ref: "nginx:1.25", id: img.id },
+        { ref: "docker.io/library/nginx:1.25", id: img.id },
+      ],
+      "a",
+    );
+    expect(ledgerViews(l, [img], NOW.getTime()).get(img.id)).toMatchObject({
+      neededBy: ["a|deploy", "b|deploy"],
+      recipes: ["a|deploy", "b|deploy"],
+    });
+  });
+
+  it("ledgerViews: droppedBy needs a need set written after the use that leaves the image out", () => {
+    const img = image(`${REG}/a/app:1`);
+    const other = image(`${REG}/a/app:2`);
+    // Still named (by reference, no id recorded) in a need set newer than the use: not dropped.
+    let l = pre(seen([img, other]), t(-3 * D), [{ ref: `${REG}/a/app:1`, id: img.id }]);
+    l = pre(l, t(-D), [{ ref: `${REG}/a/app:1`, id: null }]);
+    expect(ledgerViews(l, [img, other], NOW.getTime()).get(img.id)).toMatchObject({
+      droppedBy: [],
+      neededBy: ["a|deploy"],
+    });
+    // A need set written at the very time of the use is not "after" it.
+    const same = applyChange(
+      seen([img, other]),
+      {
+        uses: [{ at: t(-D), id: img.id, app: "a", role: "deploy", source: "prepull" }],
+        needs: [
+          {
+            at: t(-D),
+            app: "a",
+            role: "deploy",
+            recipe: "a",
+            version: null,
+            versionSource: "working-tree",
+            images: [{ ref: `${REG}/a/app:2`, id: other.id }],
+          },
+        ],
+      },
+      NOW.getTime(),
+    );
+    expect(ledgerViews(same, [img, other], NOW.getTime()).get(img.id)).toMatchObject({
+      droppedBy: [],
+      superseded: false,
+    });
+  });
+
+  it("ledgerViews: an alternation spares an image only when every user that dropped it alternates", () => {
+    const v1 = image(`${REG}/g/app:1`);
+    const v2 = image(`${REG}/g/app:2`);
+    const r1 = { ref: v1.repoTags[0]!, id: v1.id };
+    const r2 = { ref: v2.repoTags[0]!, id: v2.id };
+    const preAs = (l: Ledger, at: number, imgs: (typeof r1)[], app: string, role: string) =>
+      prepulled(l, { at: new Date(at), recipe: "g", app, role, ref: null, images: imgs });
+    let l = seen([v1, v2]);
+    // g|upgrade alternates: v1, then v2 ten minutes later, every day.
+    for (const d of [3, 2, 1]) {
+      l = preAs(l, t(-d * D), [r1], "g", "upgrade");
+      l = preAs(l, t(-d * D + 10 * 60_000), [r2], "g", "upgrade");
+    }
+    const at = t(-D + 23 * H);
+    expect(ledgerViews(l, [v1, v2], at).get(v1.id)).toMatchObject({
+      droppedBy: ["g|upgrade"],
+      superseded: false,
+    });
+    // h|deploy moved on from v1 a day after its last use: a real move, so v1 is superseded.
+    for (const d of [3, 2]) l = preAs(l, t(-d * D), [r1], "h", "deploy");
+    l = preAs(l, t(-D), [r2], "h", "deploy");
+    expect(ledgerViews(l, [v1, v2], at).get(v1.id)).toMatchObject({
+      droppedBy: ["g|upgrade", "h|deploy"],
+      superseded: true,
+    });
+  });
+
+  it("ledgerViews: the needing user whose next run is earliest; a user that stopped running does not count", () => {
+    const img = image(`${REG}/a/app:1`);
+    const ref = { ref: `${REG}/a/app:1`, id: img.id };
+    // a and b both run daily, last a day ago: both next at NOW (due); the first in name order wins.
+    let l = seen([img]);
+    for (const d of [2, 1]) for (const app of ["b", "a"]) l = pre(l, t(-d * D), [ref], app);
+    expect(ledgerViews(l, [img], NOW.getTime()).get(img.id)?.neededNext).toEqual({
+      user: "a|deploy",
+      atMs: NOW.getTime(),
+      gapMs: D,
+    });
+    // c runs daily and last ran 2 hours ago: next in 22 hours; a is due now, so a.
+    let m = seen([img]);
+    for (const d of [2, 1]) m = pre(m, t(-d * D), [ref], "a");
+    for (const h of [26, 2]) m = pre(m, t(-h * H), [ref], "c");
+    expect(ledgerViews(m, [img], NOW.getTime()).get(img.id)?.neededNext?.user).toBe("a|deploy");
+    // The earlier run wins whatever the name order: c due now, a in 22 hours.
+    let e = seen([img]);
+    for (const h of [26, 2]) e = pre(e, t(-h * H), [ref], "a");
+    for (const d of [2, 1]) e = pre(e, t(-d * D), [ref], "c");
+    expect(ledgerViews(e, [img], NOW.getTime()).get(img.id)?.neededNext?.user).toBe("c|deploy");
+    // s ran daily a month ago (stopped); c still runs: c.
+    let s = seen([img]);
+    for (const d of [31, 30]) s = pre(s, t(-d * D), [ref], "s");
+    for (const h of [26, 2]) s = pre(s, t(-h * H), [ref], "c");
+    expect(ledgerViews(s, [img], NOW.getTime()).get(img.id)?.neededNext).toEqual({
+      user: "c|deploy",
+      atMs: t(22 * H),
+      gapMs: D,
+    });
+  });
+
+  it("ledgerViews: a need set without runs counts its own time as the one run", () => {
+    const img = image(`${REG}/a/app:1`);
+    const l = structuredClone(pre(seen([img]), t(-2 * H), [{ ref: `${REG}/a/app:1`, id: img.id }]));
+    l.needs["a|deploy"]!.runs = [];
+    expect(ledgerViews(l, [img], NOW.getTime()).get(img.id)?.neededNext).toEqual({
+      user: "a|deploy",
+      atMs: t(22 * H),
+      gapMs: D,
+    });
+  });
+
+  it("lastUseOf: the later of the ledger's arrival and LastTagTime (the ledger's on a tie), never after now", () => {
+    const view = (arrivedMs: number | null) => ({
+      usesMs: [],
+      lastUseMs: null,
+      arrivedMs,
+      firstSeenMs: t(-30 * D),
+      recipes: [],
+      neededBy: [],
+      droppedBy: [],
+      reservedBy: [],
+      neededNext: null,
+      superseded: false,
+    });
+    const tagged = (ms: number | null) => image("x:1", { lastTagTimeMs: ms });
+    expect(lastUseOf(tagged(t(-5 * D)), view(t(-3 * D)), NOW.getTime())).toEqual({
+      ms: t(-3 * D),
+      source: "arrival",
+    });
+    expect(lastUseOf(tagged(t(-3 * D)), view(t(-5 * D)), NOW.getTime())).toEqual({
+      ms: t(-3 * D),
+      source: "last-tag-time",
+    });
+    expect(lastUseOf(tagged(t(-3 * D)), view(t(-3 * D)), NOW.getTime())).toEqual({
+      ms: t(-3 * D),
+      source: "arrival",
+    });
+    expect(lastUseOf(tagged(null), view(t(D)), NOW.getTime())).toEqual({
+      ms: NOW.getTime(),
+      source: "arrival",
+    });
+  });
+
+  it("a dangling image's reason says where its last use came from", () => {
+    const fromLedger = image(null);
+    const fromArrival = image(null);
+    const fromTag = image(null, { lastTagTimeMs: t(-12 * D) });
+    const firstSeen = image(null);
+    let l = seen([fromLedger, fromArrival, fromTag, firstSeen], 20 * D);
+    l = use(l, t(-10 * D), fromLedger, "w");
+    l = applyChange(l, { arrivals: [{ at: t(-11 * D), id: fromArrival.id, how: "pull" }] }, NOW.getTime());
+    const p = planPrune(facts({ images: [fromLedger, fromArrival, fromTag, firstSeen], ledger: l }), old);
+    const reason = (img: ImageFact) => p.removable.find((r) => r.id === img.id)!.reason;
+    expect(reason(fromLedger)).toBe("untagged, last used 10d0h ago (ledger)");
+    expect(reason(fromArrival)).toBe("untagged, last used 11d0h ago (last pull/tag/build)");
+    expect(reason(fromTag)).toBe("untagged, last used 12d0h ago (last tag/pull time)");
+    expect(reason(firstSeen)).toBe("untagged, last used 20d0h ago (first seen by imagekeeper)");
+  });
+
+  it("in use by many containers: the first three named, and how many more", () => {
+    const img = image("x:1");
+    const ct = (k: number): ContainerFact => ({
+      id: `c${k}`,
+      name: `job${k}`,
+      imageId: img.id,
+      image: "x:1",
+      state: k % 2 ? "running" : "exited",
+    });
+    const reasonWith = (k: number) =>
+      planPrune(facts({ images: [img], containers: [1, 2, 3, 4, 5].slice(0, k).map(ct) }), old).kept[0]!
+        .reason;
+    expect(reasonWith(5)).toBe("used by container job1 (running), job2 (exited), job3 (running) and 2 more");
+    expect(reasonWith(4)).toBe("used by container job1 (running), job2 (exited), job3 (running) and 1 more");
+    expect(reasonWith(3)).toBe("used by container job1 (running), job2 (exited), job3 (running)");
+  });
+
+  it("a tagged image not in the ledger, with minAge 0: no history, not superseded", () => {
+    const img = image("x:1");
+    const p = planPrune(
+      facts({ images: [img], ledger: emptyLedger() }),
+      cfg({ minAge: "0s", reservation: "0s" }),
+    );
+    expect(p.removable.map((r) => [r.code, r.reason])).toEqual([
+      ["lru", "no usage history; last used 0ms ago (first seen by imagekeeper)"],
+    ]);
+  });
+
+  it("the reasons of the eviction classes", () => {
+    const sup = image(`${REG}/s/app:1`);
+    const due = image(`${REG}/n/app:1`);
+    const later = image(`${REG}/m/app:1`);
+    const overdue = image(`${REG}/o/app:1`);
+    const predictedAgo = image(`${REG}/p/app:1`);
+    const predictedIn = image(`${REG}/q/app:1`);
+    const lru = image(`${REG}/l/app:1`);
+    const all = [sup, due, later, overdue, predictedAgo, predictedIn, lru];
+    let l = seen(all, 40 * D);
+    // Superseded: two users needed it, both moved on.
+    for (const app of ["s1", "s2"]) {
+      l = pre(l, t(-3 * D), [{ ref: sup.repoTags[0]!, id: sup.id }], app);
+      l = pre(l, t(-2 * D), [{ ref: `${REG}/s/app:2`, id: null }], app);
+    }
+    // Needed: n's next run is due now; m's in 22 hours.
+    for (const d of [2, 1]) l = pre(l, t(-d * D), [{ ref: due.repoTags[0]!, id: due.id }], "n");
+    for (const h of [26, 2]) l = pre(l, t(-h * H), [{ ref: later.repoTags[0]!, id: later.id }], "m");
+    // Used by containers only (watch), daily: overdue after 9 days; due a day ago; due in 12 hours.
+    for (const d of [10, 9]) l = use(l, t(-d * D), overdue, "o");
+    for (const d of [3, 2]) l = use(l, t(-d * D), predictedAgo, "p");
+    for (const h of [36, 12]) l = use(l, t(-h * H), predictedIn, "q");
+    const p = planPrune(facts({ images: all, ledger: l, disk: disk(99) }), old);
+    const reason = (img: ImageFact) => p.removable.find((r) => r.id === img.id)!.reason;
+    expect(reason(sup)).toBe(
+      "needed before by s1|deploy, s2|deploy, by none in its latest prepull; last used 3d0h ago",
+    );
+    expect(reason(due)).toBe(
+      "needed by n|deploy, whose next run is expected now (due) (usual gap 1d0h); last used 1d0h ago",
+    );
+    expect(reason(later)).toBe(
+      "needed by m|deploy, whose next run is expected in 22h0m (usual gap 1d0h); last used 2h0m ago",
+    );
+    expect(reason(overdue)).toBe("overdue: usual gap between uses 1d0h, last used 9d0h ago");
+    expect(reason(predictedAgo)).toBe(
+      "next use predicted 1d0h ago (due) (usual gap 1d0h, last used 2d0h ago)",
+    );
+    expect(reason(predictedIn)).toBe("next use predicted in 12h0m (usual gap 1d0h, last used 12h0m ago)");
+    expect(reason(lru)).toBe("no usage history; last used 40d0h ago (first seen by imagekeeper)");
+    expect(p.removable.find((r) => r.id === predictedIn.id)!.predictedNextUse).toBe(T(12 * H).toISOString());
+    expect(p.removable.find((r) => r.id === overdue.id)!.predictedNextUse).toBeNull();
+  });
+
+  it("a use predicted for exactly now is due in 0ms, not overdue", () => {
+    const img = image(`${REG}/p/app:1`);
+    let l = seen([img], 40 * D);
+    for (const d of [2, 1]) l = use(l, t(-d * D), img, "p");
+    const p = planPrune(facts({ images: [img], ledger: l }), old);
+    expect(p.removable[0]!.reason).toBe("next use predicted in 0ms (usual gap 1d0h, last used 1d0h ago)");
+  });
+
+  it("the dangling step in words: none, docker's prune, or one by one naming the protected images", () => {
+    const tagged = image("x:1");
+    expect(planPrune(facts({ images: [tagged] }), old).dangling).toEqual({
+      method: "none",
+      why: "no removable untagged image",
+    });
+    const stray = image(null);
+    expect(planPrune(facts({ images: [tagged, stray] }), old).dangling).toEqual({
+      method: "image-prune",
+      why: "docker image prune (without --all) takes only images this plan removes",
+    });
+    const pinned1 = image(null, { digest: `${REG}/a/x@${dg("a")}` });
+    const pinned2 = image(null, { digest: `${REG}/b/y@${dg("b")}` });
+    const services: ServiceFact[] = [
+      { id: "s1", name: "st_a", image: `${REG}/a/x:1@${dg("a")}`, previousImage: null },
+      { id: "s2", name: "st_b", image: `${REG}/b/y:1@${dg("b")}`, previousImage: null },
+    ];
+    expect(planPrune(facts({ images: [stray, pinned1, pinned2], services }), old).dangling).toEqual({
+      method: "each",
+      why: `docker image prune would also take protected untagged image(s) ${REG}/a/x:<none>, ${REG}/b/y:<none> (digest-pinned swarm images are untagged, moby#31574): removing one by one instead`,
+    });
+  });
+
+  it("describeBlocked: each reason with its count and bytes, or nothing left", () => {
+    expect(describeBlocked([])).toBe("no image left to remove");
+    const a = image("a:1");
+    const b = image("b:1");
+    const p = planPrune(
+      facts({
+        images: [a, b],
+        ledger: emptyLedger(),
+        containers: [{ id: "c", name: "c", imageId: a.id, image: "a:1", state: "running" }],
+      }),
+      old,
+    );
+    expect(describeBlocked(p.kept)).toBe("in-use: 1 image(s), 100.0 MiB; too-young: 1 image(s), 100.0 MiB");
   });
 });

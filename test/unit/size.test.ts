@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { parseSize, sizeBytes } from "../../src/util/size.js";
+import { parseSize, sizeBytes, sizeText } from "../../src/util/size.js";
 
 describe("parseSize", () => {
   it.each([
@@ -36,7 +36,32 @@ describe("parseSize", () => {
   });
 });
 
+describe("sizeText: the largest binary unit that divides it", () => {
+  it.each([
+    [0, "0"],
+    [1, "1"],
+    [1023, "1023"],
+    [1024, "1KiB"],
+    [1536, "1536"],
+    [3072, "3KiB"],
+    [1048576, "1MiB"],
+    [1048576 + 1024, "1025KiB"],
+    [5 * 1073741824, "5GiB"],
+    [1073741824 + 1, "1073741825"],
+    [1099511627776, "1TiB"],
+    [2 * 1099511627776 + 1073741824, "2049GiB"],
+    // An SI size (1 GB) is printed in bytes: no binary unit divides it.
+    [1_000_000_000, "1000000000"],
+  ])("%d → %s", (bytes, text) => {
+    expect(sizeText(bytes)).toBe(text);
+    expect(parseSize(text)).toBe(bytes);
+  });
+});
+
 describe("sizeBytes (config field)", () => {
+  it("encodes back to text (what config check prints)", () => {
+    expect(z.encode(z.object({ v: sizeBytes }), { v: 10 * 1073741824 })).toEqual({ v: "10GiB" });
+  });
   const s = z.object({ v: sizeBytes });
   it("accepts text and whole numbers of bytes", () => {
     expect(s.parse({ v: "1MiB" }).v).toBe(1048576);

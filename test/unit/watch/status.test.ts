@@ -18,6 +18,15 @@ const base: Status = {
   ledger: { images: 0, needSets: 0 },
   window: { cron: null, durationMs: 0, open: true, closesAt: null, nextOpen: null },
   quota: [],
+  paths: { config: null, stateDir: "/var/lib/imagekeeper", runDir: "/run/imagekeeper" },
+  store: {
+    images: 0,
+    bytes: 0,
+    removable: { images: 0, bytes: 0 },
+    reclaimable: { images: 0, bytes: 0 },
+    nonImageBytes: 1,
+  },
+  timer: null,
   watch: { running: false, connected: null, lastEventAt: null, reconciledAt: null },
   problems: [],
 };

@@ -1,0 +1,141 @@
+// Record files alive exactly while their holder is, against the real kernel (flock(1) on scratch
+// files): a prepared record is locked before it is visible, a published one reads as held until its
+// descriptor closes, a release removes only its own inode, and what is no record (missing, a
+// symlink, a hard link, a directory) reads as undefined.
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ToolError } from "../../../src/errors.js";
+import {
+  discardPrepared,
+  prepareRecord,
+  publishRecord,
+  readRecord,
+  releaseHeld,
+  unlinkIfSame,
+} from "../../../src/lease/records.js";
+
+const dir = () => mkdtempSync(path.join(tmpdir(), "ik-records-"));
+
+describe("lease records", () => {
+  it("prepared: a hidden temp file beside the record, mode 0640, already held", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.a.json");
+    const p = await prepareRecord(file);
+    expect(path.dirname(p.tmp)).toBe(d);
+    expect(path.basename(p.tmp)).toMatch(
+      new RegExp(`^\\.lease\\.a\\.json\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`),
+    );
+    expect(statSync(p.tmp).mode & 0o7777).toBe(0o640);
+    expect(statSync(p.tmp).ino).toBe(p.ino);
+    expect(existsSync(file)).toBe(false);
+    expect((await readRecord(p.tmp))?.held).toBe(true);
+    discardPrepared(p);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it("published: whole, held while its descriptor is open, not held after", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.a.json");
+    const h = publishRecord(await prepareRecord(file), file, { v: 1, id: "a" });
+    expect(h.file).toBe(file);
+    const r = await readRecord(file);
+    expect(r).toMatchObject({ raw: { v: 1, id: "a" }, held: true, ino: h.ino, uid: process.getuid!() });
+    expect(r!.dev).toBe(statSync(file).dev);
+    closeSync(h.fd);
+    expect(await readRecord(file)).toMatchObject({ raw: { v: 1, id: "a" }, held: false });
+  });
+
+  it("released: the file is gone and the lock dropped", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.a.json");
+    const h = publishRecord(await prepareRecord(file), file, { id: "a" });
+    releaseHeld(h);
+    expect(existsSync(file)).toBe(false);
+    expect(await readRecord(file)).toBeUndefined();
+  });
+
+  it("a release leaves a newer record renamed over its file alone", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.a.json");
+    const old = publishRecord(await prepareRecord(file), file, { n: 1 });
+    const renewed = publishRecord(await prepareRecord(file), file, { n: 2 });
+    releaseHeld(old);
+    expect(await readRecord(file)).toMatchObject({ raw: { n: 2 }, held: true });
+    releaseHeld(renewed);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("unlinkIfSame: only that inode; a missing file is fine", () => {
+    const d = dir();
+    const f = path.join(d, "x");
+    writeFileSync(f, "1");
+    unlinkIfSame(f, statSync(f).ino + 1);
+    expect(existsSync(f)).toBe(true);
+    unlinkIfSame(f, statSync(f).ino);
+    expect(existsSync(f)).toBe(false);
+    expect(() => unlinkIfSame(f, 1)).not.toThrow();
+  });
+
+  it("a record that is not JSON reads as null, its lock still counted", async () => {
+    const d = dir();
+    const f = path.join(d, "lease.x.json");
+    writeFileSync(f, "not json");
+    expect(await readRecord(f)).toMatchObject({ raw: null, held: false });
+  });
+
+  it("no record: missing, a symlink, a hard link, a directory", async () => {
+    const d = dir();
+    const real = path.join(d, "real.json");
+    writeFileSync(real, "{}");
+    symlinkSync(real, path.join(d, "sym.json"));
+    mkdirSync(path.join(d, "dir.json"));
+    expect(await readRecord(path.join(d, "missing.json"))).toBeUndefined();
+    expect(await readRecord(path.join(d, "sym.json"))).toBeUndefined();
+    expect(await readRecord(path.join(d, "dir.json"))).toBeUndefined();
+    expect(await readRecord(real)).toMatchObject({ raw: {}, held: false });
+    linkSync(real, path.join(d, "hard.json"));
+    expect(await readRecord(real)).toBeUndefined();
+    expect(await readRecord(path.join(d, "hard.json"))).toBeUndefined();
+  });
+
+  it("a directory it cannot write in is a ToolError naming it, with the group hint", async () => {
+    const d = path.join(dir(), "missing");
+    const e = await prepareRecord(path.join(d, "lease.a.json")).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ToolError);
+    expect((e as ToolError).message).toMatch(new RegExp(`^cannot write a lease record in ${d}: ENOENT`));
+    expect((e as ToolError).hint).toMatch(/must both be in the group that owns/);
+  });
+
+  it("a record that cannot be moved into place is a ToolError naming it", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.a.json");
+    mkdirSync(file);
+    writeFileSync(path.join(file, "x"), "");
+    const p = await prepareRecord(file);
+    const e = (() => {
+      try {
+        publishRecord(p, file, {});
+      } catch (x) {
+        return x;
+      }
+      return undefined;
+    })() as ToolError;
+    discardPrepared(p);
+    expect(e).toBeInstanceOf(ToolError);
+    expect(e.message).toMatch(new RegExp(`^cannot publish the lease record ${file}: `));
+    expect(e.hint).toMatch(/must both be in the group that owns/);
+    expect(readdirSync(d)).toEqual(["lease.a.json"]);
+  });
+});
