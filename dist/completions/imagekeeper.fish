@@ -108,7 +108,7 @@ complete -c imagekeeper -n '__imagekeeper_using run; and not __imagekeeper_after
 complete -c imagekeeper -n '__imagekeeper_using run; and __imagekeeper_after_dashdash' -F -a '(__fish_complete_command)'
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l ttl -r -f -d 'how long the lease may live at most, e.g. 45m, 2h (default: config'
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l id -r -f -d 'the lease id, e.g. the CI job id (1-64 of A-Z a-z 0-9 . _ -, not starting'
-complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l wait -r -f -d 'how long to wait for a prune in progress (default: config lease.wait, 10m)'
+complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l wait -r -f -d 'how long to wait for a prune in progress (default: config lease.wait, 20m)'
 complete -c imagekeeper -n '__imagekeeper_using lease acquire; and not __imagekeeper_after_dashdash' -l label -r -f -d 'what the lease is for, shown by imagekeeper status (default: the caller\'s'
 complete -c imagekeeper -n '__imagekeeper_using prune; and not __imagekeeper_after_dashdash' -l dry-run -d 'print the whole plan (each image kept or removable, why, last use, size,'
 complete -c imagekeeper -n '__imagekeeper_using prune; and not __imagekeeper_after_dashdash' -l assume-usage -r -f -d 'with --dry-run: plan as if the disk were PCT% used (0-100), e.g. to see'
