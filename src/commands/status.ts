@@ -9,6 +9,7 @@ import { listLeases } from "../lease/lease.js";
 import { readContainers, readImages, readServices } from "../prune/facts.js";
 import { type DiskUsage, measureDisk, reachedTarget, roundPercent, underPressure } from "../prune/measure.js";
 import { planPrune } from "../prune/plan.js";
+import { freeThresholdsText } from "../prune/report.js";
 import { type StoreView, storeView } from "../prune/store.js";
 import { PRUNE_TIMER, readTimer } from "../prune/timer.js";
 import { windowState } from "../prune/window.js";
@@ -237,14 +238,6 @@ const LEVEL_TEXT: Record<Status["disk"]["level"], string> = {
   critical: "at or above the critical watermark: the next prune runs even outside its window",
 };
 
-function freeText(w: Status["disk"]["watermarks"]): string {
-  const parts = [
-    ...(w.minFree === null ? [] : [`minFree ${formatBytes(w.minFree)}`]),
-    ...(w.maxFree === null ? [] : [`maxFree ${formatBytes(w.maxFree)}`]),
-  ];
-  return parts.length ? `; ${parts.join(", ")}` : "";
-}
-
 export function renderStatus(s: Status, now: Date): string {
   const ago = (iso: string) => `${formatDuration(Math.max(0, now.getTime() - Date.parse(iso)))} ago`;
   const d = s.disk;
@@ -253,7 +246,7 @@ export function renderStatus(s: Status, now: Date): string {
   const lines = [
     `config   ${s.paths.config ?? "none (all defaults)"}`,
     `dirs     state ${s.paths.stateDir}, run ${s.paths.runDir}`,
-    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${wm.low}%, high ${wm.high}%, critical ${wm.critical}%${freeText(wm)}`,
+    `disk     ${d.path}: ${d.usedPercent}% used, ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; watermarks low ${wm.low}%, high ${wm.high}%, critical ${wm.critical}%${freeThresholdsText(wm)}`,
     `         ${LEVEL_TEXT[d.level]}`,
     `store    ${st.images} image(s)${st.bytes !== null ? `, ${formatBytes(st.bytes)} of layers` : ""}${st.nonImageBytes !== null ? `; ${formatBytes(st.nonImageBytes)} of the disk is not images (containers, volumes, build cache, other files)` : ""}`,
     `         removable under the policy: ${st.removable.images} image(s), ${formatBytes(st.removable.bytes)}; a prune down to its target would remove ${st.reclaimable.images} (${formatBytes(st.reclaimable.bytes)})`,

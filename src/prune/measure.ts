@@ -88,7 +88,7 @@ export function underPressure(d: DiskUsage, t: Thresholds, incomingBytes = 0): b
 }
 
 /** Free bytes a prune aims for: maxFree, else minFree, else none. */
-export function targetFreeBytes(t: Thresholds): number {
+export function targetFreeBytes(t: { minFree?: number | null; maxFree?: number | null }): number {
   return t.maxFree ?? t.minFree ?? 0;
 }
 

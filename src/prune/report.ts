@@ -6,7 +6,7 @@ import { OUTCOMES, type PruneOutcome } from "../model/prune-outcome.js";
 import { formatBytes, formatDuration } from "../util/duration.js";
 import { table, truncate, wrap } from "../ui/text.js";
 import type { ExecutionResult, Removed } from "./execute.js";
-import { type DiskUsage, roundPercent } from "./measure.js";
+import { type DiskUsage, roundPercent, targetFreeBytes } from "./measure.js";
 import { describeBlocked, type PlannedImage, type PrunePlan, reasonText } from "./plan.js";
 
 const usageSchema = z.strictObject({ usedPercent: z.number(), freeBytes: z.number().int() });
@@ -93,12 +93,17 @@ export function dryRunResultOf(plan: PrunePlan): PruneResult {
   });
 }
 
-function diskLine(d: DiskUsage, w: Watermarks): string {
+/** "; minFree 4.0 GiB, maxFree 8.0 GiB" (the absolute thresholds that are set), or "". Also status's. */
+export function freeThresholdsText(w: { minFree?: number | null; maxFree?: number | null }): string {
   const free = [
     ...(w.minFree == null ? [] : [`minFree ${formatBytes(w.minFree)}`]),
     ...(w.maxFree == null ? [] : [`maxFree ${formatBytes(w.maxFree)}`]),
   ];
-  return `${d.path}: ${roundPercent(d.usedPercent)}% used, ${formatBytes(d.freeBytes)} free (watermarks: low ${w.low}%, high ${w.high}%, critical ${w.critical}%${free.length ? `; ${free.join(", ")}` : ""})`;
+  return free.length ? `; ${free.join(", ")}` : "";
+}
+
+function diskLine(d: DiskUsage, w: Watermarks): string {
+  return `${d.path}: ${roundPercent(d.usedPercent)}% used, ${formatBytes(d.freeBytes)} free (watermarks: low ${w.low}%, high ${w.high}%, critical ${w.critical}%${freeThresholdsText(w)})`;
 }
 
 export interface Watermarks {
@@ -109,9 +114,6 @@ export interface Watermarks {
   minFree?: number | null;
   maxFree?: number | null;
 }
-
-/** Free bytes a prune aims for (measure.ts targetFreeBytes): maxFree, else minFree, else none. */
-const targetFree = (w: Watermarks) => w.maxFree ?? w.minFree ?? 0;
 
 /**
  * The whole plan, for --dry-run. `width`: a terminal's columns; the table then fits them (the
@@ -128,7 +130,7 @@ export function renderPlan(plan: PrunePlan, w: Watermarks, now: Date, width?: nu
   say(`disk   ${diskLine(plan.before, w)}`);
   say(`gate   ${plan.gate.reason}`);
   if (plan.gate.proceed) {
-    const free = targetFree(w);
+    const free = targetFreeBytes(w);
     const incoming =
       plan.incomingBytes > 0 ? `, with room for ${formatBytes(plan.incomingBytes)} incoming` : "";
     say(
