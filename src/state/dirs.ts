@@ -67,6 +67,10 @@ export function ensureSharedDir(dir: string, mode: number = SHARED_DIR_MODE, ops
  * 20), where a misconfigured directory must fail, not hang.
  */
 function makeDir(dir: string, mode: number, ops: DirOps): boolean {
+  // Most calls find the directory there already (every command after the first): then the
+  // process-wide umask is never touched. A directory made between this check and mkdir is still
+  // handled by the EEXIST branch below.
+  if (isExistingDir(dir, ops)) return false;
   try {
     ops.mkdir(dir, mode);
   } catch (e) {
@@ -87,6 +91,14 @@ function makeDir(dir: string, mode: number, ops: DirOps): boolean {
   }
   settle(dir, mode, ops);
   return true;
+}
+
+function isExistingDir(dir: string, ops: DirOps): boolean {
+  try {
+    return ops.isDirectory(dir);
+  } catch {
+    return false; // missing (or unreadable): mkdir decides
+  }
 }
 
 /** Give a directory we made exactly `mode`, or as close as a refused chmod allows. */

@@ -91,3 +91,14 @@ describe.skipIf(UMASK_UNSETTABLE)("ensureSharedDir", () => {
     expect(() => ensureSharedDir(path.join(root, "y"), 0o2775, ops)).toThrow(/EROFS/);
   });
 });
+
+describe("ensureSharedDir on a directory that is there already", () => {
+  it("neither makes nor changes anything (so the process-wide umask is never set)", () => {
+    const root = base();
+    const ops = { ...realOps(false), mkdir: () => expect.fail("mkdir called for an existing directory") };
+    chmodSync(root, 0o750);
+    expect(ensureSharedDir(root, 0o2775, ops)).toBe(false);
+    expect(ops.chmods).toEqual([]);
+    expect(modeOf(root)).toBe(0o750);
+  });
+});

@@ -1,7 +1,7 @@
 // The kernel lock as lockFd maps it: flock(1)'s exit status to locked / busy / aborted or a
 // ToolError (through the `exec` seam, so every outcome is reachable), and the same against the real
 // kernel on a scratch lock file (flock(1) is part of util-linux, always installed here).
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -9,7 +9,6 @@ import { ToolError } from "../../../src/errors.js";
 import type { RunOptions, RunResult } from "../../../src/exec.js";
 import { closeLockFile, lockFd, openLockFile } from "../../../src/lease/flock.js";
 import { lockFile } from "../../../src/lease/rundir.js";
-import { UMASK_UNSETTABLE } from "../../support/umask.js";
 
 type Call = { file: string; args: readonly string[]; opts: RunOptions };
 
@@ -90,10 +89,17 @@ describe("lockFd: flock's outcome", () => {
   });
 });
 
-// openLockFile makes the run dir, which sets the umask: not in a mutation run (test/support/umask.ts).
-describe.skipIf(UMASK_UNSETTABLE)("lockFd against the kernel", () => {
+// The run dirs are made here, as systemd-tmpfiles makes them on a host, so openLockFile finds them
+// and never sets the umask: these tests also run in a mutation run's worker threads
+// (test/support/umask.ts).
+describe("lockFd against the kernel", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "ik-flock-"));
-  const runDir = path.join(dir, "run");
+  const makeRunDir = (d: string) => {
+    mkdirSync(d);
+    chmodSync(d, 0o3770);
+    return d;
+  };
+  const runDir = makeRunDir(path.join(dir, "run"));
   const open: number[] = [];
   const openLock = () => {
     const fd = openLockFile(runDir);
@@ -120,7 +126,7 @@ describe.skipIf(UMASK_UNSETTABLE)("lockFd against the kernel", () => {
   });
 
   it("an aborted signal is aborted, without taking the lock", async () => {
-    const other = path.join(dir, "other");
+    const other = makeRunDir(path.join(dir, "other"));
     const fd = openLockFile(other);
     open.push(fd);
     const ac = new AbortController();
