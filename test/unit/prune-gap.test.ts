@@ -37,6 +37,15 @@ describe("gapPruneDecision", () => {
     expect(gapPruneDecision(disk(100), 0, cfg).reason).toMatch(/stays below/);
   });
 
+  it("says exactly why, at the boundaries, with minFree off", () => {
+    // minFree null: no minFree clause anywhere.
+    expect(gapPruneDecision(disk(100), 0, cfg).reason).toBe("usage 10% stays below the high watermark (80%)");
+    // Reaching the high watermark exactly with the incoming bytes is "reaches", not "leaves less".
+    expect(gapPruneDecision(disk(700), 100, cfg).reason).toBe(
+      "usage 70% plus the 100 bytes about to be pulled reaches the high watermark (80%)",
+    );
+  });
+
   it("usedBytesAt measures against used + available, not the raw size (root-reserved blocks)", () => {
     expect(usedBytesAt(disk(0), 80)).toBe(800);
   });
