@@ -1,11 +1,12 @@
 // The run dir's pure parts and its files: lease ids and their file names, the lock file created
 // group-readable whatever the umask, and a run dir created setgid (0o2770) only when we create it.
-import { fstatSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, fstatSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InputError, ToolError } from "../../../src/errors.js";
 import { closeLockFile, openLockFile } from "../../../src/lease/flock.js";
+import { setLogWriter } from "../../../src/log.js";
 import { checkLeaseId, describeCommand, newLeaseId } from "../../../src/lease/ids.js";
 import {
   accessHint,
@@ -84,7 +85,7 @@ describe("ensureRunDir", () => {
       expect(mode(path.dirname(d))).toBe(0o3770);
     },
   );
-  it.skipIf(UMASK_UNSETTABLE)("leaves an existing dir's mode alone (the administrator's)", () => {
+  it("leaves an existing dir's mode alone (the administrator's)", () => {
     const d = path.join(tmp(), "run");
     mkdirSync(d, { mode: 0o755 });
     ensureRunDir(d);
@@ -108,22 +109,53 @@ describe("ensureRunDir", () => {
   });
 });
 
+describe("ensureRunDir on an existing dir: the warning about a group-writable dir that is not sticky", () => {
+  let logged = "";
+  beforeEach(() => {
+    logged = "";
+    setLogWriter((t) => (logged += t));
+  });
+  afterEach(() => setLogWriter(undefined));
+  const existing = (m: number) => {
+    const d = path.join(tmp(), "run");
+    mkdirSync(d);
+    chmodSync(d, m);
+    return d;
+  };
+
+  it("warns once per run dir when it is group-writable and not sticky (any member could delete lease.lock)", () => {
+    const d = existing(0o2770);
+    ensureRunDir(d);
+    expect(logged).toContain(`the run dir ${d} is group-writable but not sticky`);
+    expect(logged.split("\n").filter((l) => l.includes("not sticky"))).toHaveLength(1);
+    ensureRunDir(d);
+    expect(logged.split("\n").filter((l) => l.includes("not sticky"))).toHaveLength(1);
+  });
+  it.each([
+    ["sticky and group-writable", 0o3770],
+    ["sticky, not setgid", 0o1770],
+    ["not group-writable", 0o2750],
+    ["not group-writable, others may write (not this warning's business)", 0o2707],
+  ])("no warning when %s", (_what, m) => {
+    ensureRunDir(existing(m));
+    expect(logged).toBe("");
+  });
+});
+
 describe("openLockFile", () => {
-  it.skipIf(UMASK_UNSETTABLE)(
-    "creates the run dir and the lock file 0440 (read-only: flock needs no write), and opens the existing one after",
-    () => {
-      const d = path.join(tmp(), "run");
-      const fd = openLockFile(d);
-      expect(mode(path.join(d, "lease.lock"))).toBe(0o440);
-      const fd2 = openLockFile(d);
-      expect(fstatSync(fd2).ino).toBe(fstatSync(fd).ino);
-      closeLockFile(fd);
-      closeLockFile(fd2);
-      // Closing twice is harmless: the lock is released either way.
-      expect(() => closeLockFile(fd2)).not.toThrow();
-    },
-  );
-  it.skipIf(UMASK_UNSETTABLE)("an unopenable lock file is a ToolError naming it, with the group hint", () => {
+  it("creates the lock file 0440 (read-only: flock needs no write), and opens the existing one after", () => {
+    const d = path.join(tmp(), "run");
+    mkdirSync(d);
+    const fd = openLockFile(d);
+    expect(mode(path.join(d, "lease.lock"))).toBe(0o440);
+    const fd2 = openLockFile(d);
+    expect(fstatSync(fd2).ino).toBe(fstatSync(fd).ino);
+    closeLockFile(fd);
+    closeLockFile(fd2);
+    // Closing twice is harmless: the lock is released either way.
+    expect(() => closeLockFile(fd2)).not.toThrow();
+  });
+  it("an unopenable lock file is a ToolError naming it, with the group hint", () => {
     // A symlink where the lock file should be: it exists (O_EXCL fails), and O_NOFOLLOW refuses it
     // (a member must not point the lock at another file).
     const d = path.join(tmp(), "run");
