@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts"],
+    // Worker threads (Stryker's pool) cannot set the umask: see the file.
+    setupFiles: ["test/support/worker-umask.ts"],
     environment: "node",
   },
 });

@@ -7,7 +7,6 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ImageUse } from "../../src/model/use.js";
 import { applyChange, emptyLedger, fromV1, readLedger, recordLedger } from "../../src/state/ledger.js";
-import { UMASK_UNSETTABLE } from "../support/umask.js";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -71,22 +70,19 @@ describe("fromV1", () => {
 });
 
 describe("recordLedger", () => {
-  it.skipIf(UMASK_UNSETTABLE)(
-    "writes ledger.json group-writable; a damaged one is set aside, reported and rebuilt",
-    async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), "ik-ledger-"));
-      const file = path.join(dir, "ledger.json");
-      writeFileSync(file, "{ damaged");
-      const r = await recordLedger(dir, { uses: [use(t(1), "a")] }, { now: t(1) });
-      expect(r.problem).toMatch(/ledger\.json is not valid JSON/);
-      expect(readdirSync(dir).filter((f) => f.startsWith("ledger.json.damaged-"))).toHaveLength(1);
-      expect(statSync(file).mode & 0o777).toBe(0o664);
-      expect(readLedger(dir)).toEqual({ ledger: r.ledger });
-      expect(r.ledger.images.a!.uses).toEqual([t(1)]);
-      expect(existsSync(path.join(dir, "ledger.lock"))).toBe(false);
-      const again = await recordLedger(dir, { uses: [use(t(2), "a")] }, { now: t(2) });
-      expect(again.problem).toBeUndefined();
-      expect(again.ledger.images.a!.uses).toEqual([t(1), t(2)]);
-    },
-  );
+  it("writes ledger.json group-writable; a damaged one is set aside, reported and rebuilt", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ik-ledger-"));
+    const file = path.join(dir, "ledger.json");
+    writeFileSync(file, "{ damaged");
+    const r = await recordLedger(dir, { uses: [use(t(1), "a")] }, { now: t(1) });
+    expect(r.problem).toMatch(/ledger\.json is not valid JSON/);
+    expect(readdirSync(dir).filter((f) => f.startsWith("ledger.json.damaged-"))).toHaveLength(1);
+    expect(statSync(file).mode & 0o777).toBe(0o664);
+    expect(readLedger(dir)).toEqual({ ledger: r.ledger });
+    expect(r.ledger.images.a!.uses).toEqual([t(1)]);
+    expect(existsSync(path.join(dir, "ledger.lock"))).toBe(false);
+    const again = await recordLedger(dir, { uses: [use(t(2), "a")] }, { now: t(2) });
+    expect(again.problem).toBeUndefined();
+    expect(again.ledger.images.a!.uses).toEqual([t(1), t(2)]);
+  });
 });

@@ -12,7 +12,6 @@ import {
   renderTextfile,
 } from "../../src/metrics/textfile.js";
 import type { PrepullReport } from "../../src/pull/report.js";
-import { UMASK_UNSETTABLE } from "../support/umask.js";
 
 const AT = new Date("2025-03-01T12:00:00Z");
 const W = { low: 0.7, high: 0.85, critical: 0.95 };
@@ -134,31 +133,28 @@ describe("recordPruneMetrics / recordPrepullMetrics", () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.skipIf(UMASK_UNSETTABLE)(
-    "persist counters across runs in the state dir and write the textfile atomically",
-    async () => {
-      dir = mkdtempSync(path.join(tmpdir(), "ikmetrics-"));
-      const textfile = path.join(dir, "textfile", "imagekeeper.prom");
-      const config = configSchema.parse({ stateDir: path.join(dir, "state"), metrics: { textfile } });
-      const p = {
-        at: AT,
-        outcome: "pruned" as const,
-        freedBytes: 10,
-        imagesRemoved: 1,
-        usageRatio: 0.5,
-        watermarks: W,
-      };
-      await recordPruneMetrics(config, p);
-      await recordPruneMetrics(config, p);
-      await recordPrepullMetrics(config, report);
-      const m = parse(readFileSync(textfile, "utf8"));
-      expect(m.get('imagekeeper_prune_runs_total{outcome="pruned"}')).toBe(2);
-      expect(m.get("imagekeeper_prune_freed_bytes_total")).toBe(20);
-      expect(m.get('imagekeeper_prepull_images_total{action="pulled"}')).toBe(1);
-    },
-  );
+  it("persist counters across runs in the state dir and write the textfile atomically", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "ikmetrics-"));
+    const textfile = path.join(dir, "textfile", "imagekeeper.prom");
+    const config = configSchema.parse({ stateDir: path.join(dir, "state"), metrics: { textfile } });
+    const p = {
+      at: AT,
+      outcome: "pruned" as const,
+      freedBytes: 10,
+      imagesRemoved: 1,
+      usageRatio: 0.5,
+      watermarks: W,
+    };
+    await recordPruneMetrics(config, p);
+    await recordPruneMetrics(config, p);
+    await recordPrepullMetrics(config, report);
+    const m = parse(readFileSync(textfile, "utf8"));
+    expect(m.get('imagekeeper_prune_runs_total{outcome="pruned"}')).toBe(2);
+    expect(m.get("imagekeeper_prune_freed_bytes_total")).toBe(20);
+    expect(m.get('imagekeeper_prepull_images_total{action="pulled"}')).toBe(1);
+  });
 
-  it.skipIf(UMASK_UNSETTABLE)("a damaged counters file starts over instead of failing", async () => {
+  it("a damaged counters file starts over instead of failing", async () => {
     dir = mkdtempSync(path.join(tmpdir(), "ikmetrics-"));
     const textfile = path.join(dir, "m.prom");
     const config = configSchema.parse({ stateDir: dir, metrics: { textfile } });

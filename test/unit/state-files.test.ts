@@ -26,7 +26,6 @@ import {
 } from "../../src/state/last-prune.js";
 import { withFileLock } from "../../src/state/lockfile.js";
 import { readStateFile } from "../../src/state/stateFile.js";
-import { UMASK_UNSETTABLE } from "../support/umask.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "ik-state-"));
 const mode = (f: string) => statSync(f).mode & 0o7777;
@@ -174,27 +173,24 @@ describe("last prune", () => {
     expect(after.consecutiveDeferrals).toBe(deferrals);
     expect(after.version).toBe(1);
   });
-  it.skipIf(UMASK_UNSETTABLE)(
-    "recordPrune writes a group-writable file that reads back; a damaged one is reported and replaced",
-    async () => {
-      const d = tmp();
-      expect(readPruneState(d)).toEqual({
-        state: { version: 1, last: null, lastCompleted: null, consecutiveDeferrals: 0 },
-      });
-      expect(await recordPrune(d, rec("deferred"))).toEqual({});
-      expect(await recordPrune(d, rec("deferred"))).toEqual({});
-      const f = path.join(d, "last-prune.json");
-      expect(mode(f)).toBe(0o664);
-      expect(readPruneState(d).state.consecutiveDeferrals).toBe(2);
-      expect(existsSync(path.join(d, "last-prune.lock"))).toBe(false);
-      writeFileSync(f, "garbage");
-      const damaged = readPruneState(d);
-      expect(damaged.state).toEqual(emptyPruneState());
-      expect(damaged.problem).toMatch(/last-prune\.json is not valid JSON/);
-      expect((await recordPrune(d, rec("pruned"))).problem).toMatch(/not valid JSON/);
-      expect(readPruneState(d)).toEqual({
-        state: { version: 1, last: rec("pruned"), lastCompleted: rec("pruned"), consecutiveDeferrals: 0 },
-      });
-    },
-  );
+  it("recordPrune writes a group-writable file that reads back; a damaged one is reported and replaced", async () => {
+    const d = tmp();
+    expect(readPruneState(d)).toEqual({
+      state: { version: 1, last: null, lastCompleted: null, consecutiveDeferrals: 0 },
+    });
+    expect(await recordPrune(d, rec("deferred"))).toEqual({});
+    expect(await recordPrune(d, rec("deferred"))).toEqual({});
+    const f = path.join(d, "last-prune.json");
+    expect(mode(f)).toBe(0o664);
+    expect(readPruneState(d).state.consecutiveDeferrals).toBe(2);
+    expect(existsSync(path.join(d, "last-prune.lock"))).toBe(false);
+    writeFileSync(f, "garbage");
+    const damaged = readPruneState(d);
+    expect(damaged.state).toEqual(emptyPruneState());
+    expect(damaged.problem).toMatch(/last-prune\.json is not valid JSON/);
+    expect((await recordPrune(d, rec("pruned"))).problem).toMatch(/not valid JSON/);
+    expect(readPruneState(d)).toEqual({
+      state: { version: 1, last: rec("pruned"), lastCompleted: rec("pruned"), consecutiveDeferrals: 0 },
+    });
+  });
 });

@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { UMASK_UNSETTABLE } from "../../support/umask.js";
 import { configSchema } from "../../../src/config/schema.js";
 import {
   applyPrune,
@@ -75,26 +74,22 @@ describe("watch metrics", () => {
     );
   });
 
-  // Makes the textfile's directory (src/state/dirs.ts sets the umask): not in worker threads.
-  it.skipIf(UMASK_UNSETTABLE)(
-    "reads counters written before watch existed, and writes the textfile",
-    async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), "ikm-"));
-      const old = emptyMetrics() as Record<string, unknown>;
-      delete old.watch;
-      delete (old.disk as Record<string, unknown>).measuredSeconds;
-      writeFileSync(metricsStatePath(dir), JSON.stringify(old));
-      const textfile = path.join(dir, "t", "ik.prom");
-      const config = configSchema.parse({ stateDir: dir, metrics: { textfile } });
-      await recordWatchMetrics(
-        config,
-        { eventsDelta: { create: 1 }, outagesDelta: 0, lastEventSeconds: 5, connected: true },
-        { at: AT, usageRatio: 0.25, watermarks: W },
-      );
-      const m = samples(readFileSync(textfile, "utf8"));
-      expect(m.get('imagekeeper_watch_events_total{action="create"}')).toBe(1);
-      expect(m.get("imagekeeper_watch_connected")).toBe(1);
-      expect(m.get("imagekeeper_disk_usage_ratio")).toBe(0.25);
-    },
-  );
+  it("reads counters written before watch existed, and writes the textfile", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ikm-"));
+    const old = emptyMetrics() as Record<string, unknown>;
+    delete old.watch;
+    delete (old.disk as Record<string, unknown>).measuredSeconds;
+    writeFileSync(metricsStatePath(dir), JSON.stringify(old));
+    const textfile = path.join(dir, "t", "ik.prom");
+    const config = configSchema.parse({ stateDir: dir, metrics: { textfile } });
+    await recordWatchMetrics(
+      config,
+      { eventsDelta: { create: 1 }, outagesDelta: 0, lastEventSeconds: 5, connected: true },
+      { at: AT, usageRatio: 0.25, watermarks: W },
+    );
+    const m = samples(readFileSync(textfile, "utf8"));
+    expect(m.get('imagekeeper_watch_events_total{action="create"}')).toBe(1);
+    expect(m.get("imagekeeper_watch_connected")).toBe(1);
+    expect(m.get("imagekeeper_disk_usage_ratio")).toBe(0.25);
+  });
 });
