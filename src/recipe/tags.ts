@@ -10,7 +10,9 @@ export function compareVersions(a: string, b: string): number {
     const x = ta[i]!;
     const y = tb[i]!;
     if (x === y) continue;
+    // Stryker disable next-line Regex: a token is all digits or has none, so "^" changes nothing
     const nx = /^\d/.test(x);
+    // Stryker disable next-line Regex: as above
     const ny = /^\d/.test(y);
     if (nx && ny) {
       // Compare without Number(): a 30-digit run must not lose precision. Leading zeros aside,
@@ -18,9 +20,12 @@ export function compareVersions(a: string, b: string): number {
       const sx = x.replace(/^0+(?=\d)/, "");
       const sy = y.replace(/^0+(?=\d)/, "");
       if (sx.length !== sy.length) return sx.length - sy.length;
-      if (sx !== sy) return sx < sy ? -1 : 1;
+      if (sx !== sy)
+        // Stryker disable next-line EqualityOperator: sx !== sy here, so < and <= agree
+        return sx < sy ? -1 : 1;
       continue;
     }
+    // Stryker disable next-line EqualityOperator: x !== y here (equal tokens continue), so < and <= agree
     return x < y ? -1 : 1;
   }
   return ta.length - tb.length;
@@ -55,7 +60,17 @@ export function nearestTags(version: string, tags: readonly string[], closest = 
     .sort((x, y) => x.d - y.d)
     .slice(0, closest)
     .map((x) => x.t);
-  const pick = new Set([...bySpelling, ...(below ? [below] : []), ...(above ? [above] : [])]);
+  const pick = new Set([
+    ...bySpelling,
+    ...(below
+      ? [below]
+      : // Stryker disable next-line ArrayDeclaration: pick only filters the tags; a placeholder matches none
+        []),
+    ...(above
+      ? [above]
+      : // Stryker disable next-line ArrayDeclaration: as above
+        []),
+  ]);
   return sorted.filter((t) => pick.has(t));
 }
 

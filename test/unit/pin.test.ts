@@ -95,6 +95,14 @@ describe("parsePin", () => {
     expect(e).toBeInstanceOf(InputError);
     expect((e as InputError).message).toMatch(/TYPE in \/srv\/app\.env line 1 is "gitea:1\.0:2"/);
     expect((e as InputError).file).toBe(FILE);
+    // The example keeps the name and the last part.
+    expect((e as InputError).hint).toBe("Write TYPE=NAME or TYPE=NAME:VERSION, e.g. TYPE=gitea:2.");
+  });
+
+  it("a pin source: the file without a line when the line is unknown", () => {
+    expect(describePinSource({ key: "RECIPE", file: "/srv/app.env", line: undefined })).toBe(
+      "RECIPE in /srv/app.env",
+    );
   });
 });
 
@@ -156,5 +164,51 @@ describe("chooseVersion", () => {
   ])("bad input: %s", (_n, o, msg) => {
     expect(() => chooseVersion(o)).toThrow(InputError);
     expect(() => chooseVersion(o)).toThrow(msg);
+  });
+});
+
+// The exact errors chooseVersion gives (the text is what a user reads).
+describe("chooseVersion errors, exactly", () => {
+  const failure = (o: { chaos: boolean; ref: string | undefined; pin: Pin | undefined }) => {
+    try {
+      chooseVersion(o);
+    } catch (e) {
+      return e as InputError;
+    }
+    throw new Error("chooseVersion did not throw");
+  };
+
+  it("--chaos with --ref", () => {
+    const e = failure({ chaos: true, ref: "1.0.0", pin: undefined });
+    expect([e.kind, e.message, e.file]).toEqual([
+      "usage",
+      "--chaos and --ref contradict each other",
+      undefined,
+    ]);
+    expect(e.hint).toBe(
+      "--chaos resolves the working tree as it is; --ref VERSION resolves a version from git. Pass one.",
+    );
+  });
+
+  it("a --ref git would take for an option names the flag", () => {
+    const e = failure({ chaos: false, ref: "--output=x", pin: undefined });
+    expect([e.kind, e.message]).toEqual(["usage", '--ref "--output=x" is not a git revision']);
+  });
+
+  it("a +U pin without --chaos: the file, the pin and the way out", () => {
+    const e = failure({ chaos: false, ref: undefined, pin: pin({ RECIPE: "gitea:abc1234+U" }) });
+    expect([e.kind, e.file]).toEqual(["env", FILE]);
+    expect(e.message).toBe(
+      "RECIPE in /srv/app.env line 4 pins gitea:abc1234+U, the mark abra leaves after a --chaos deploy of a tree with uncommitted changes: abra redeploys that only with --chaos",
+    );
+    expect(e.hint).toBe(
+      "Pass --chaos (the working tree, as 'abra app deploy --chaos' takes it), --ref VERSION, or pin a release in RECIPE=gitea:VERSION.",
+    );
+  });
+
+  it("a +U pin from --set names no file", () => {
+    const e = failure({ chaos: false, ref: undefined, pin: pin({ TYPE: "gitea:abc1234+U" }, ["TYPE"]) });
+    expect(e.message).toMatch(/^--set TYPE pins gitea:abc1234\+U, /);
+    expect(e.file).toBeUndefined();
   });
 });

@@ -1,9 +1,11 @@
 // Which recipe version a deploy reads, found in a real scratch git repository as abra finds it:
 // git's ref files read without a process (loose and packed tags, branches, HEAD, a linked
 // worktree), the chosen version located (--ref, a pinned tag, a pinned commit id, the working
-// tree), the errors that name the nearest tags, and the line a person reads.
+// tree), the errors that name the nearest tags, and the line a person reads. Pinned exactly: what
+// counts as a pinned commit id (all hex, start to end), the not-a-repository error for --ref even
+// with a pin present, and the working-tree line when there is no newest tag to name.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -272,5 +274,114 @@ describe("reportedVersion and describeVersion", () => {
       text: `recipe gitea: the files in ${plain} (not a git checkout: no versions)`,
       notice: false,
     });
+  });
+});
+
+describe("pinned commit ids, exactly", () => {
+  beforeAll(() => {
+    // Branch names that end or start in hex: a pin naming one is not a commit id.
+    git(repo, "branch", "fix-c0ffee", c1);
+  });
+
+  it("a short commit id (8 digits) is read as the commit", async () => {
+    const short = c1.slice(0, 8);
+    expect((await locateVersion(repo, choice("pinned", short, pin(short)))).oid).toBe(c1);
+  });
+
+  it.each([
+    ["a branch ending in hex digits", "fix-c0ffee"],
+    ["a commit id followed by an expression", "C2~1"],
+  ])("not all hex: %s is looked up as a tag only", async (_n, v) => {
+    const version = v.replace("C2", c2.slice(0, 8));
+    // git itself resolves it to a commit…
+    expect(git(repo, "rev-parse", "--verify", `${version}^{commit}`)).toBe(c1);
+    // …but a pin is a tag or a commit id, as abra reads it.
+    const e = await failure(locateVersion(repo, choice("pinned", version, pin(version))));
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.message).toMatch(
+      new RegExp(`^TYPE in /apps/a\\.env line 3 pins gitea:.*, but .* is not a tag in `),
+    );
+  });
+});
+
+describe("the exact errors and lines (the text a user reads)", () => {
+  it("--ref outside a checkout, with a pin in the app .env: the --ref error, no file", async () => {
+    const e = await failure(locateVersion(plain, choice("ref", "1.0.0", pin("2.0.0"))));
+    expect(e).toBeInstanceOf(InputError);
+    expect([e.kind, e.message, e.file]).toEqual([
+      "git",
+      `${plain} is not a git repository, so --ref 1.0.0 cannot be read`,
+      undefined,
+    ]);
+    expect(e.hint).toBe(
+      "Point --recipe at the recipe's git checkout, or drop --ref to read the working tree.",
+    );
+  });
+
+  it("a pin outside a checkout: the hint", async () => {
+    const e = await failure(locateVersion(plain, choice("pinned", "1.0.0", pin("1.0.0"))));
+    expect(e.hint).toBe(
+      "Point --recipe at the recipe's git checkout (e.g. ~/.abra/recipes/NAME), or pass --chaos to resolve the files as they are.",
+    );
+  });
+
+  it("--ref naming nothing, and a pin that is not a tag: the hints", async () => {
+    const r = await failure(locateVersion(repo, choice("ref", "7.7.7")));
+    expect(r.hint).toBe(
+      `List the recipe's versions with 'git -C ${repo} tag' (and 'git -C ${repo} fetch --tags' if the version is new).`,
+    );
+    const p = await failure(locateVersion(repo, choice("pinned", "7.7.7", pin("7.7.7"))));
+    expect(p.hint).toBe(
+      `If the version is new, fetch the recipe's tags ('git -C ${repo} fetch --tags'); otherwise correct the pin (TYPE in /apps/a.env line 3: TYPE=gitea:VERSION with VERSION one of the tags), or pass --ref VERSION.`,
+    );
+  });
+
+  const wtLoc = (head: string): LocatedVersion => ({
+    source: "working-tree",
+    version: undefined,
+    pin: undefined,
+    oid: null,
+    head,
+  });
+  const noNewest = (at: string) =>
+    `recipe gitea: the app .env pins no version, so the working tree at commit ${at} is resolved as it is; ` +
+    "abra app deploy would deploy the running version, else the newest release. " +
+    "Pin the version as abra app new does (TYPE=gitea:VERSION), pass --ref VERSION, or --chaos when the working tree is what will be deployed.";
+
+  it("the working tree of a checkout without tags: no newest release to name", () => {
+    const untagged = path.join(root, "untagged-line");
+    mkdirSync(untagged);
+    git(untagged, "init", "-q");
+    writeFileSync(path.join(untagged, "f"), "");
+    git(untagged, "add", ".");
+    git(untagged, "commit", "-qm", "x");
+    const head = git(untagged, "rev-parse", "HEAD");
+    expect(describeVersion("gitea", untagged, wtLoc(head))).toEqual({
+      text: noNewest(head.slice(0, 8)),
+      notice: true,
+    });
+  });
+
+  it("the working tree of a checkout whose tags cannot be listed: no newest release to name", () => {
+    const odd = path.join(root, "tags-unlistable");
+    mkdirSync(odd);
+    git(odd, "init", "-q");
+    writeFileSync(path.join(odd, "f"), "");
+    git(odd, "add", ".");
+    git(odd, "commit", "-qm", "x");
+    const head = git(odd, "rev-parse", "HEAD");
+    rmSync(path.join(odd, ".git/refs/tags"), { recursive: true, force: true });
+    writeFileSync(path.join(odd, ".git/refs/tags"), "not a directory\n");
+    expect(listTags(gitDirs(odd)!)).toBeUndefined();
+    expect(describeVersion("gitea", odd, wtLoc(head)).text).toBe(noNewest(head.slice(0, 8)));
+  });
+
+  it("--ref is no notice, with or without a pin", () => {
+    const base = { version: "2.0.0", oid: null, head: null } as const;
+    expect(describeVersion("gitea", repo, { ...base, source: "ref", pin: undefined })).toEqual({
+      text: "recipe gitea version 2.0.0, from --ref",
+      notice: false,
+    });
+    expect(describeVersion("gitea", repo, { ...base, source: "ref", pin: pin("1.0.0") }).notice).toBe(false);
   });
 });

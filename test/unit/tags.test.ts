@@ -1,4 +1,5 @@
-// Recipe tag order and the nearest tags a bad pin's error lists.
+// Recipe tag order and the nearest tags a bad pin's error lists (with the order's edges pinned:
+// leading zeros, a number against text, the empty string, neighbours strictly below and above).
 import { describe, expect, it } from "vitest";
 import { compareVersions, editDistance, nearestTags, newestTag } from "../../src/recipe/tags.js";
 
@@ -18,6 +19,16 @@ describe("compareVersions", () => {
     ["99999999999999999999998", "99999999999999999999999", -1],
     ["a", "b", -1],
     ["1.0.0", "1.0.a", -1],
+    // A number against text compares by code point (digits sort before letters), not by length.
+    ["1.10", "1.x", -1],
+    ["10.0.0", "v1.0.0", -1],
+    // Every leading zero goes, and only leading ones: 001 is 1, 100 stays 100.
+    ["1.001", "1.2", -1],
+    ["1.100", "1.99", 1],
+    ["1.0100", "1.99", 1],
+    // The empty string sorts first.
+    ["", "1.0.0", -1],
+    ["", "", 0],
   ])("%s vs %s", (a, b, want) => {
     expect(sign(compareVersions(a, b))).toBe(want);
     expect(sign(compareVersions(b, a))).toBe(-want || 0);
@@ -77,6 +88,17 @@ describe("nearestTags", () => {
     ],
   ])("%s", (_n, version, closest, want) => {
     expect(nearestTags(version, TAGS, closest)).toStrictEqual(want);
+  });
+
+  it("a version equal in order to a tag (a leading zero): its neighbours are the tags strictly below and above", () => {
+    const tags = ["1.0.0", "1.0.1", "1.0.2"];
+    expect(nearestTags("1.0.01", tags, 0)).toStrictEqual(["1.0.0", "1.0.2"]);
+  });
+
+  it("with no spellings asked for, the neighbours alone", () => {
+    expect(nearestTags("1.5.0", ["1.0.0", "2.0.0", "3.0.0"], 0)).toStrictEqual(["1.0.0", "2.0.0"]);
+    expect(nearestTags("0.1.0", ["1.0.0", "2.0.0"], 0)).toStrictEqual(["1.0.0"]);
+    expect(nearestTags("9.0.0", ["1.0.0", "2.0.0"], 0)).toStrictEqual(["2.0.0"]);
   });
 
   it("caps the list at the closest few plus two neighbours", () => {
