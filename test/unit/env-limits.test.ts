@@ -1,8 +1,14 @@
 // The execve(2) limits applied to the app env before `docker stack config` is spawned
 // (src/recipe/envLimits.ts), at their exact boundaries. The kernel's own answer at the same
 // boundaries is checked end to end in test/integration/env-limits.itg.test.ts.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.js";
+import { bundleScript } from "../support/bundle.js";
 import { argSpace, checkExecEnv, MAX_ARG_STRLEN, parseStackLimit } from "../../src/recipe/envLimits.js";
 
 const KiB = 1024;
@@ -227,5 +233,33 @@ describe("checkExecEnv: the messages, exactly", () => {
         "the variable BIG in the app env is 200000 bytes long: Linux takes at most 131072 bytes per NAME=value in a process environment (MAX_ARG_STRLEN, counting the = and a final NUL), and imagekeeper resolves the compose files with the app env as the environment of 'docker stack config'",
       hint: "Shorten BIG to at most 131067 bytes, or keep large data out of the app .env (e.g. in a file the service reads).",
     });
+  });
+});
+
+describe("checkExecEnv: the stack limit of its own process", () => {
+  // Without a stackSoftLimit argument it reads /proc/self/limits. A process cannot change its own
+  // RLIMIT_STACK from node, so a child runs the check under `ulimit -s 4096` (lowering a soft limit
+  // is always allowed): a 4 MiB stack gives a quarter, 1 MiB, where the 8 MiB default gives 2 MiB.
+  it("uses the soft RLIMIT_STACK of the process", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "imagekeeper-envlimits-"));
+    try {
+      const entry = path.join(dir, "check.ts");
+      const src = fileURLToPath(new URL("../../src/recipe/envLimits.ts", import.meta.url));
+      writeFileSync(
+        entry,
+        `import { checkExecEnv } from ${JSON.stringify(src)};\n` +
+          `console.log(JSON.stringify(checkExecEnv({ vars: { A: "1" }, file: undefined, overridden: [] }, "/bin/true", [])));\n`,
+      );
+      const script = await bundleScript(entry);
+      const r = spawnSync("sh", ["-c", 'ulimit -s 4096 && exec "$0" "$1"', process.execPath, script], {
+        encoding: "utf8",
+      });
+      rmSync(path.dirname(script), { recursive: true, force: true });
+      expect(r.stderr).toBe("");
+      // "/bin/true" twice (path and argv[0]) and "A=1", each with its NUL; two pointers.
+      expect(JSON.parse(r.stdout)).toStrictEqual({ usedBytes: 10 + 10 + 4, limitBytes: 1 * MiB - 2 * 8 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
