@@ -9,7 +9,13 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.js";
 import { bundleScript } from "../support/bundle.js";
-import { argSpace, checkExecEnv, MAX_ARG_STRLEN, parseStackLimit } from "../../src/recipe/envLimits.js";
+import {
+  argSpace,
+  checkExecEnv,
+  type EnvSource,
+  MAX_ARG_STRLEN,
+  parseStackLimit,
+} from "../../src/recipe/envLimits.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -195,8 +201,8 @@ describe("checkExecEnv: all strings together", () => {
 // Each distinct error a user reads, exactly (the message is the product), with and without a file.
 describe("checkExecEnv: the messages, exactly", () => {
   const BAD_NAME_HINT = "Remove the NUL byte, or rename the variable to letters, digits and _.";
-  const noFile = (vars: Record<string, string>) => ({ vars, file: undefined, overridden: [] });
-  it.each<[string, ReturnType<typeof noFile>, string, string | undefined]>([
+  const noFile = (vars: Record<string, string>): EnvSource => ({ vars, file: undefined, overridden: [] });
+  it.each<[string, EnvSource, string, string | undefined]>([
     [
       "a NUL in a value, from a file",
       env({ A: "x\0y" }),
