@@ -241,6 +241,7 @@ function extractVarValue(
     // searches from the END of the line: `a # b # c` keeps "a # b". (v1.6.0-pre takes the first,
     // joho/godotenv#238.) A `#` at the very start is never a comment: `KEY= # x` has value "# x".
     let end = line.length;
+    // Stryker disable next-line ArithmeticOperator: starting past the end reads undefined, never "#"
     for (let i = line.length - 1; i > 0; i--) {
       if (line[i] === "#" && isSpace(line[i - 1])) {
         end = i;
@@ -277,6 +278,7 @@ function indexOfLineEnd(src: string, from: number): number {
 function trimSpaces(s: string): string {
   let a = 0;
   let b = s.length;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,UpdateOperator: never runs; callers start values after skipSpaces
   while (a < b && isSpace(s[a])) a++;
   while (b > a && isSpace(s[b - 1])) b--;
   return s.slice(a, b);
@@ -325,7 +327,10 @@ function expandVariables(
 /** The comment after a closing quote on the same line, if any (godotenv skips it unread). */
 function trailingComment(src: string, from: number): string {
   const pos = skipSpaces(src, from);
-  if (src[pos] !== "#") return "";
+  if (src[pos] !== "#") {
+    // Stryker disable next-line StringLiteral: parseModifiers reads nothing from a text not starting with "#"
+    return "";
+  }
   const eol = src.indexOf("\n", pos);
   return src.slice(pos, eol === -1 ? src.length : eol);
 }
@@ -337,6 +342,7 @@ function trailingComment(src: string, from: number): string {
  * which images are resolved.
  */
 function parseModifiers(comment: string): Record<string, string> {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: callers pass "" or a "#" comment; "" yields {} anyway
   if (!comment.startsWith("#")) return {};
   const pairs: [string, string][] = [];
   for (const word of comment.slice(1).split(/[\s\x85\xa0]+/u)) {

@@ -54,11 +54,22 @@ describe("which lines count", () => {
     expect(read(text)).toStrictEqual({});
   });
 
-  it("a second = stops the deploy in abra: bad input naming the line", () => {
-    expect(() => parseAbraSh("export A=v1\nexport B=x=y\n", "/r/abra.sh")).toThrow(InputError);
-    expect(() => parseAbraSh("export A=v1\nexport B=x=y\n", "/r/abra.sh")).toThrow(
-      /\/r\/abra\.sh:2: abra cannot read/,
-    );
+  it("a second = stops the deploy in abra: bad input naming the file, the line and the fix", () => {
+    let caught: unknown;
+    try {
+      parseAbraSh("export A=v1\nexport B=x=y\n", "/r/abra.sh");
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InputError);
+    const err = caught as InputError;
+    expect({ kind: err.kind, file: err.file, message: err.message, hint: err.hint }).toStrictEqual({
+      kind: "env",
+      file: "/r/abra.sh",
+      message:
+        '/r/abra.sh:2: abra cannot read this export: it splits what follows the last "export " on "=" and needs exactly one "=" there (its deploy stops with "couldn\'t parse")',
+      hint: 'abra.sh belongs to the recipe: fix the line there (a config version needs no "="), or resolve another recipe version.',
+    });
   });
 
   it("records each export's line", () => {
@@ -76,6 +87,13 @@ describe("merge precedence (abra.sh wins)", () => {
     ["the same value is no replacement", { CONF: "v2" }, { CONF: "v2" }, { CONF: "v2" }, []],
     ["an empty .env value is replaced too", { CONF: "" }, { CONF: "v2" }, { CONF: "v2" }, ["CONF"]],
     ["no exports: the .env as it is", { A: "1" }, {}, { A: "1" }, []],
+    [
+      "the replaced keys are listed sorted, whatever the export order",
+      { A: "1", B: "1", M: "1", Z: "1" },
+      { Z: "2", B: "2", M: "1", A: "2" },
+      { A: "2", B: "2", M: "1", Z: "2" },
+      ["A", "B", "Z"],
+    ],
   ])("%s", (_n, app, exports, vars, replaced) => {
     expect(mergeAbraSh(app, exports)).toStrictEqual({ vars, overridden: replaced });
   });

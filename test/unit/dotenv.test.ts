@@ -54,6 +54,8 @@ describe("inline comments", () => {
     ["comment lines, indented comments and blank lines", "# c\n\n  \t# d\nA=1\n\n", { A: "1" }],
     ["a commented-out assignment is skipped", '#A=1\n# COMPOSE_FILE="$COMPOSE_FILE:x.yml"\nB=2', { B: "2" }],
     ["only comments", "# one\n# two", {}],
+    ["a bare # line, then an assignment", "#\nA=1", { A: "1" }],
+    ["a last comment line without a newline", "A=1\n# c", { A: "1" }],
     ["empty file", "", {}],
   ])("%s", (_name, text, vars) => {
     expect(parse(text)).toStrictEqual(vars);
@@ -73,6 +75,9 @@ describe("escapes", () => {
     ["\\$ in double quotes is a literal $", 'FOO="foo\\$BAR"', { FOO: "foo$BAR" }],
     ["\\${ in double quotes is literal", 'A=x\nB="foo\\${A} ${A}"', { A: "x", B: "foo${A} x" }],
     ["\\$ unquoted is a literal $", "A=x\nB=\\$A", { A: "x", B: "$A" }],
+    ["\\$ before a lower-case name is a literal $", 'X="a\\$b"', { X: "a$b" }],
+    ["\\$ at the end is a literal $", "X=a\\$", { X: "a$" }],
+    ["\\${ with no name is a literal ${", 'X="\\${}"', { X: "${}" }],
     [
       "\\\\$A in double quotes is a literal $A, not backslash + value",
       'A=x\nB="\\\\$A"',
@@ -279,84 +284,128 @@ describe("entries: order, line numbers, abra modifiers", () => {
 
 describe("errors", () => {
   const NO_EQUALS = 'expected KEY=VALUE but the line has no "=" (nor yaml-style ":")';
+  // Every hint, written out: they are what the user reads next to the message.
+  const LINE_HINT =
+    "write KEY=VALUE; start comment lines with #; quote values that contain spaces, # or line breaks";
+  const NAME_HINT =
+    'names may contain only letters, digits, "_" and "."; write KEY=VALUE; quote values containing spaces';
+  const DASH_HINT = 'godotenv v1.5 (used by abra) refuses "-" in names: use "_" instead';
+  const QUOTE_HINT =
+    'quotes belong after "=" (KEY="value"); if a quoted value above ends in \\\\" godotenv v1.5 did not end it there: drop the backslashes or use single quotes';
+  const BOM_HINT = "save the file as UTF-8 without a BOM";
+  const EXPORT_HINT = "write export KEY=VALUE, or remove the line";
+  const UNTERMINATED_HINT =
+    'close the quote; a quote right after a backslash never closes the value (write \\" for a literal quote inside double quotes)';
   it.each<[name: string, text: string, message: string, hint: string]>([
-    ["a line without =", "A=1\nINVALID LINE\nB=2", `app.env:2: ${NO_EQUALS}`, "write KEY=VALUE"],
-    [
-      "an unquoted value continued on the next line",
-      "A=one\ntwo\n",
-      `app.env:2: ${NO_EQUALS}`,
-      "line breaks",
-    ],
-    ["a bare word before a newline", "A=1\nFOO\n", `app.env:2: ${NO_EQUALS}`, "write KEY=VALUE"],
-    ["export then a newline", "export \nA=1", `app.env:1: ${NO_EQUALS}`, "write KEY=VALUE"],
+    ["a line without =", "A=1\nINVALID LINE\nB=2", `app.env:2: ${NO_EQUALS}`, LINE_HINT],
+    ["an unquoted value continued on the next line", "A=one\ntwo\n", `app.env:2: ${NO_EQUALS}`, LINE_HINT],
+    ["a bare word before a newline", "A=1\nFOO\n", `app.env:2: ${NO_EQUALS}`, LINE_HINT],
+    ["export then a newline", "export \nA=1", `app.env:1: ${NO_EQUALS}`, LINE_HINT],
     [
       "$ in a name",
       "lol$wut",
       'app.env:1: unexpected character "$" in a variable name (column 4)',
-      "letters, digits",
+      NAME_HINT,
     ],
     [
       "- in a name",
       "OK=1\nMY-KEY=1",
       'app.env:2: unexpected character "-" in a variable name (column 3)',
-      'use "_"',
+      DASH_HINT,
     ],
     [
       "a quoted name",
       '"A"=1',
       'app.env:1: unexpected character "\\"" in a variable name (column 1)',
-      'KEY="value"',
+      QUOTE_HINT,
     ],
     [
       "a non-ASCII name godotenv refuses",
       "é=1",
       'app.env:1: unexpected character "é" in a variable name (column 1)',
-      "letters",
+      NAME_HINT,
     ],
     [
       "an invisible character in a name",
       "A\u2003B=1",
       "app.env:1: unexpected character U+2003 in a variable name (column 2)",
-      "letters",
+      NAME_HINT,
     ],
-    ["a byte-order mark", "\uFEFFA=1", "app.env:1: the file starts with a byte-order mark", "without a BOM"],
-    [
-      '"export" and nothing else',
-      "A=1\nexport ",
-      'app.env:2: "export" without a variable name',
-      "export KEY=VALUE",
-    ],
+    ["a byte-order mark", "\uFEFFA=1", "app.env:1: the file starts with a byte-order mark", BOM_HINT],
+    ['"export" and nothing else', "A=1\nexport ", 'app.env:2: "export" without a variable name', EXPORT_HINT],
     [
       "unterminated double quote",
       'A=1\nB="open\nC=3',
       "app.env:2: unterminated double-quoted value for B",
-      "close the quote",
+      UNTERMINATED_HINT,
     ],
     [
       "unterminated single quote",
       "B='x",
       "app.env:1: unterminated single-quoted value for B",
-      "close the quote",
+      UNTERMINATED_HINT,
     ],
     [
       "v1.5.1: a quote after \\\\ does not close",
       'X="abc\\\\"',
       "app.env:1: unterminated double-quoted value for X",
-      "backslash",
+      UNTERMINATED_HINT,
     ],
     [
       "v1.5.1: a quote after \\\\ reads on into the next line",
       'A="x\\\\" # c\nB="y"',
       'app.env:2: unexpected character "\\"" in a variable name (column 5)',
-      'ends in \\\\"',
+      QUOTE_HINT,
     ],
     [
       "line numbers count lines inside quoted values",
       'A="1\n2\n3"\nbad line\n',
       `app.env:4: ${NO_EQUALS}`,
-      "KEY=VALUE",
+      LINE_HINT,
     ],
-    ["line numbers with CRLF", "A=1\r\nB=2\r\nbad\r\n", `app.env:3: ${NO_EQUALS}`, "KEY=VALUE"],
+    ["line numbers with CRLF", "A=1\r\nB=2\r\nbad\r\n", `app.env:3: ${NO_EQUALS}`, LINE_HINT],
+    [
+      "a single-quoted name",
+      "'A'=1",
+      'app.env:1: unexpected character "\'" in a variable name (column 1)',
+      QUOTE_HINT,
+    ],
+    [
+      "a byte-order mark further down",
+      "A=1\n\uFEFFB=2",
+      "app.env:2: a byte-order mark (U+FEFF) in a variable name",
+      BOM_HINT,
+    ],
+    [
+      "a byte-order mark inside a name",
+      "AB\uFEFF=2",
+      "app.env:1: a byte-order mark (U+FEFF) in a variable name",
+      BOM_HINT,
+    ],
+    [
+      "the column of a bad character right before the line end",
+      "A=1\nAB-\nC=2",
+      'app.env:2: unexpected character "-" in a variable name (column 3)',
+      DASH_HINT,
+    ],
+    [
+      "the column after a multi-line value",
+      'A="x\ny"\n  B%=1',
+      'app.env:3: unexpected character "%" in a variable name (column 4)',
+      NAME_HINT,
+    ],
+    [
+      "unterminated double quote for the empty key",
+      '="open',
+      "app.env:1: unterminated double-quoted value for the empty key",
+      UNTERMINATED_HINT,
+    ],
+    [
+      "unterminated single quote for the empty key",
+      "  = 'open\n",
+      "app.env:1: unterminated single-quoted value for the empty key",
+      UNTERMINATED_HINT,
+    ],
   ])("%s", (_name, text, message, hint) => {
     let caught: unknown;
     try {
@@ -371,7 +420,7 @@ describe("errors", () => {
       file: "app.env",
       message,
     });
-    expect(err.hint).toContain(hint);
+    expect(err.hint).toBe(hint);
   });
 
   it("never quotes the offending text (it may be a pasted secret)", () => {
@@ -423,6 +472,118 @@ describe("readDotenv", () => {
     }
     expect(caught).toBeInstanceOf(InputError);
     expect(caught).toMatchObject({ kind: "env", file, message: `cannot read env file ${file}: ${code}` });
-    expect((caught as InputError).hint).toContain("--env-file");
+    expect((caught as InputError).hint).toBe(
+      "check the path given with --env-file and that this user may read it",
+    );
+  });
+});
+
+// Character classes, one row per character. godotenv v1.5.1 has two notions of blank:
+//  - isSpace (parser.go): " ", \t, \v, \f, \r, U+0085 (NEL) and U+00A0 (NBSP). These are skipped
+//    around "=" and after `export`, trimmed from unquoted values, make the next `#` a comment, and
+//    are allowed inside names;
+//  - unicode.IsSpace, used only to find where a statement starts: isSpace plus \n and the other
+//    Unicode White_Space characters (U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000),
+//    not U+200B nor U+FEFF. Such a blank before a key is skipped; anywhere else it is text.
+describe("blanks, per character", () => {
+  const LENGTH_8 = { length: "8" };
+  it.each<[name: string, blank: string, modifiers: Vars]>([
+    ["space", " ", LENGTH_8],
+    ["tab", "\t", LENGTH_8],
+    ["vertical tab", "\v", LENGTH_8],
+    ["form feed", "\f", LENGTH_8],
+    // a lone CR also ends an unquoted value: the comment is then a comment line of its own
+    ["carriage return", "\r", {}],
+    ["NEL U+0085", "\u0085", LENGTH_8],
+    ["NBSP U+00A0", "\u00a0", LENGTH_8],
+  ])("%s is a godotenv blank", (_name, b, modifiers) => {
+    expect(parse(`${b}A${b}=${b}v${b}`), "around the key, = and value").toStrictEqual({ A: "v" });
+    expect(parse(`A=v${b}# length=8`), "before a comment").toStrictEqual({ A: "v" });
+    expect(parseDotenv(`A=v${b}# length=8`, "app.env").entries[0]!.modifiers).toStrictEqual(modifiers);
+    expect(parse(`export${b}A=1`), "after export").toStrictEqual({ A: "1" });
+    expect(parse(`A${b}B=1`), "inside a name").toStrictEqual({ [`A${b}B`]: "1" });
+  });
+
+  it.each<[name: string, blank: string]>([
+    ["U+1680 OGHAM SPACE MARK", "\u1680"],
+    ["U+2000 EN QUAD", "\u2000"],
+    ["U+2003 EM SPACE", "\u2003"],
+    ["U+200A HAIR SPACE", "\u200a"],
+    ["U+2028 LINE SEPARATOR", "\u2028"],
+    ["U+2029 PARAGRAPH SEPARATOR", "\u2029"],
+    ["U+202F NARROW NBSP", "\u202f"],
+    ["U+205F MEDIUM MATHEMATICAL SPACE", "\u205f"],
+    ["U+3000 IDEOGRAPHIC SPACE", "\u3000"],
+  ])("%s is skipped before a statement only", (_name, b) => {
+    expect(parse(`${b}A=1\n${b}${b}B=2`), "before a key").toStrictEqual({ A: "1", B: "2" });
+    expect(parse(`A=${b}v${b}`), "not trimmed from a value").toStrictEqual({ A: `${b}v${b}` });
+    expect(parse(`A=v${b}# c`), "not the blank before a comment").toStrictEqual({ A: `v${b}# c` });
+  });
+
+  it.each<[name: string, ch: string, message: string]>([
+    [
+      "U+200B ZERO WIDTH SPACE",
+      "\u200b",
+      "app.env:1: unexpected character U+200B in a variable name (column 1)",
+    ],
+    [
+      "U+180E MONGOLIAN VOWEL SEPARATOR",
+      "\u180e",
+      "app.env:1: unexpected character U+180E in a variable name (column 1)",
+    ],
+    [
+      "U+0085 is a blank but U+0084 is not",
+      "\u0084",
+      "app.env:1: unexpected character U+0084 in a variable name (column 1)",
+    ],
+  ])("%s is not skipped before a statement", (_name, ch, message) => {
+    expect(() => parse(`${ch}A=1`)).toThrow(message);
+  });
+});
+
+// godotenv judges a non-ASCII name character by its UTF-8 bytes read as Latin-1 (see isKeyChar):
+// accepted when every byte is a Latin-1 letter (Ã=C3, Â=C2, ð=F0, ª=AA, µ=B5), number (²=B2,
+// ³=B3, ¹=B9, ¼=BC, ½=BD, ¾=BE), NEL (85) or NBSP (A0).
+describe("non-ASCII names, per character", () => {
+  it.each<[ch: string, utf8: string]>([
+    ["à", "C3 A0"],
+    ["ª", "C2 AA"],
+    ["µ", "C2 B5"],
+    ["²", "C2 B2"],
+    ["õ", "C3 B5"],
+    ["ü", "C3 BC"],
+    ["ý", "C3 BD"],
+    ["\u{2AAAA}", "F0 AA AA AA"],
+  ])("%j (%s) is accepted", (ch, _utf8) => {
+    expect(parse(`A${ch}B=1\n${ch}=2\nC=3`)).toStrictEqual({ [`A${ch}B`]: "1", [ch]: "2", C: "3" });
+  });
+
+  it.each<[ch: string, utf8: string, shown: string]>([
+    ["é", "C3 A9", '"é"'],
+    ["Ü", "C3 9C", '"Ü"'],
+    ["ß", "C3 9F", '"ß"'],
+    ["ÿ", "C3 BF", '"ÿ"'],
+    ["€", "E2 82 AC", '"€"'],
+    ["\u0080", "C2 80", "U+0080"],
+    ["\u00ad", "C2 AD", "U+00AD"],
+    ["\u{1F600}", "F0 9F 98 80", '"\u{1F600}"'],
+  ])("%j (%s) is refused", (ch, _utf8, shown) => {
+    expect(() => parse(`AB${ch}=1`)).toThrow(
+      `app.env:1: unexpected character ${shown} in a variable name (column 3)`,
+    );
+  });
+
+  it("ASCII: letters, digits, _ and . are name characters; other printable characters are not", () => {
+    const accepted = [...Array(0x7f - 0x20).keys()]
+      .map((i) => String.fromCharCode(0x20 + i))
+      .filter((ch) => {
+        try {
+          return parse(`A${ch}B=1`)[`A${ch}B`] === "1";
+        } catch {
+          return false;
+        }
+      })
+      .join("");
+    expect(accepted).toBe(" .0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz");
   });
 });

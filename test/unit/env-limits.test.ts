@@ -1,9 +1,21 @@
 // The execve(2) limits applied to the app env before `docker stack config` is spawned
 // (src/recipe/envLimits.ts), at their exact boundaries. The kernel's own answer at the same
 // boundaries is checked end to end in test/integration/env-limits.itg.test.ts.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.js";
-import { argSpace, checkExecEnv, MAX_ARG_STRLEN, parseStackLimit } from "../../src/recipe/envLimits.js";
+import { bundleScript } from "../support/bundle.js";
+import {
+  argSpace,
+  checkExecEnv,
+  type EnvSource,
+  MAX_ARG_STRLEN,
+  parseStackLimit,
+} from "../../src/recipe/envLimits.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -50,6 +62,11 @@ describe("parseStackLimit", () => {
       "unlimited",
       "Max stack size            unlimited            unlimited            bytes     \n",
       Number.POSITIVE_INFINITY,
+    ],
+    [
+      "the label must start a line",
+      "Soft Max stack size      8388608              unlimited            bytes     \n",
+      undefined,
     ],
     [
       "missing",
@@ -149,11 +166,106 @@ describe("checkExecEnv: all strings together", () => {
     expect(e.message).toContain("too large");
     expect(e.message).toMatch(/largest: V3 \(\d+ bytes, in \/ci\/app\.env\), V0/);
   });
+  // 4 variables: V3 is the largest (70901 bytes), V0…V2 take 20000 each; only three are named, the
+  // ties by name.
+  const TOO_LARGE_HINT =
+    "Keep large data out of the app .env (e.g. in a file the service reads), or raise the stack limit of the calling process (ulimit -s).";
+  it.each<[string, string | undefined, string]>([
+    [
+      "from a file",
+      "/ci/app.env",
+      "the app env of /ci/app.env is too large to hand to 'docker stack config': with its arguments it takes 131001 bytes, and Linux allows 131000 here (a quarter of the stack limit, at most 6 MiB, less a pointer per string); largest: V3 (70901 bytes, in /ci/app.env), V0 (20000 bytes, in /ci/app.env), V1 (20000 bytes, in /ci/app.env)",
+    ],
+    [
+      "no file",
+      undefined,
+      "the app env is too large to hand to 'docker stack config': with its arguments it takes 131001 bytes, and Linux allows 131000 here (a quarter of the stack limit, at most 6 MiB, less a pointer per string); largest: V3 (70901 bytes, in the app env), V0 (20000 bytes, in the app env), V1 (20000 bytes, in the app env)",
+    ],
+  ])("the exact message, %s", (_what, file, message) => {
+    const e = thrown(() => checkExecEnv({ ...env(filling(room + 1)), file }, DOCKER, ARGS, stack));
+    expect({ file: e.file, message: e.message, hint: e.hint }).toStrictEqual({
+      file,
+      message,
+      hint: TOO_LARGE_HINT,
+    });
+  });
   it("counts one pointer per string: one variable more of the same bytes no longer fits", () => {
     const vars = filling(room);
     const v3 = vars.V3!;
     // Same string bytes (V3 shortened by what "E=" and its NUL take), one pointer more.
     const more = { ...vars, V3: v3.slice(3), E: "" };
     expect(() => checkExecEnv(env(more), DOCKER, ARGS, stack)).toThrow(InputError);
+  });
+});
+
+// Each distinct error a user reads, exactly (the message is the product), with and without a file.
+describe("checkExecEnv: the messages, exactly", () => {
+  const BAD_NAME_HINT = "Remove the NUL byte, or rename the variable to letters, digits and _.";
+  const noFile = (vars: Record<string, string>): EnvSource => ({ vars, file: undefined, overridden: [] });
+  it.each<[string, EnvSource, string, string | undefined]>([
+    [
+      "a NUL in a value, from a file",
+      env({ A: "x\0y" }),
+      'the variable "A" in /ci/app.env cannot be passed in a process environment (a NUL byte, an empty name or = in the name)',
+      "/ci/app.env",
+    ],
+    [
+      "a NUL in a name is shown as \\0",
+      env({ "A\0B": "x" }),
+      'the variable "A\\\\0B" in /ci/app.env cannot be passed in a process environment (a NUL byte, an empty name or = in the name)',
+      "/ci/app.env",
+    ],
+    [
+      "an empty name, no file",
+      noFile({ "": "x" }),
+      'the variable "" in the app env cannot be passed in a process environment (a NUL byte, an empty name or = in the name)',
+      undefined,
+    ],
+  ])("%s", (_what, source, message, file) => {
+    const e = thrown(() => checkExecEnv(source, DOCKER, ARGS, 8 * MiB));
+    expect({ kind: e.kind, file: e.file, message: e.message, hint: e.hint }).toStrictEqual({
+      kind: "env",
+      file,
+      message,
+      hint: BAD_NAME_HINT,
+    });
+  });
+
+  it("a value too long, no file", () => {
+    const e = thrown(() => checkExecEnv(noFile({ BIG: "x".repeat(200_000) }), DOCKER, ARGS, 8 * MiB));
+    expect({ file: e.file, message: e.message, hint: e.hint }).toStrictEqual({
+      file: undefined,
+      message:
+        "the variable BIG in the app env is 200000 bytes long: Linux takes at most 131072 bytes per NAME=value in a process environment (MAX_ARG_STRLEN, counting the = and a final NUL), and imagekeeper resolves the compose files with the app env as the environment of 'docker stack config'",
+      hint: "Shorten BIG to at most 131067 bytes, or keep large data out of the app .env (e.g. in a file the service reads).",
+    });
+  });
+});
+
+describe("checkExecEnv: the stack limit of its own process", () => {
+  // Without a stackSoftLimit argument it reads /proc/self/limits. A process cannot change its own
+  // RLIMIT_STACK from node, so a child runs the check under `ulimit -s 4096` (lowering a soft limit
+  // is always allowed): a 4 MiB stack gives a quarter, 1 MiB, where the 8 MiB default gives 2 MiB.
+  it("uses the soft RLIMIT_STACK of the process", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "imagekeeper-envlimits-"));
+    try {
+      const entry = path.join(dir, "check.ts");
+      const src = fileURLToPath(new URL("../../src/recipe/envLimits.ts", import.meta.url));
+      writeFileSync(
+        entry,
+        `import { checkExecEnv } from ${JSON.stringify(src)};\n` +
+          `console.log(JSON.stringify(checkExecEnv({ vars: { A: "1" }, file: undefined, overridden: [] }, "/bin/true", [])));\n`,
+      );
+      const script = await bundleScript(entry);
+      const r = spawnSync("sh", ["-c", 'ulimit -s 4096 && exec "$0" "$1"', process.execPath, script], {
+        encoding: "utf8",
+      });
+      rmSync(path.dirname(script), { recursive: true, force: true });
+      expect(r.stderr).toBe("");
+      // "/bin/true" twice (path and argv[0]) and "A=1", each with its NUL; two pointers.
+      expect(JSON.parse(r.stdout)).toStrictEqual({ usedBytes: 10 + 10 + 4, limitBytes: 1 * MiB - 2 * 8 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
