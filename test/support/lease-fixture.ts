@@ -4,18 +4,27 @@
 // finds it and never sets the umask: the tests also run in worker threads (test/support/umask.ts).
 // flock(2) locks belong to the open file description, so a second descriptor opened in this same
 // process is a second holder as far as the kernel is concerned.
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { closeLockFile, type LockMode, lockFd, openLockFile, openRunDirLock } from "../../src/lease/flock.js";
 import { initLogger, setLogWriter, settingsFromEnv } from "../../src/log.js";
 import { type Held, prepareRecord, publishRecord, releaseHeld } from "../../src/lease/records.js";
 
+const made: string[] = [];
+
 export function makeRunDir(prefix = "ik-lease-"): string {
-  const d = path.join(mkdtempSync(path.join(tmpdir(), prefix)), "run");
+  const top = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(top);
+  const d = path.join(top, "run");
   mkdirSync(d);
   chmodSync(d, 0o3770);
   return d;
+}
+
+/** Remove the run dirs made so far (afterAll; holders still running keep only their descriptors). */
+export function removeRunDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** Every descriptor and record a test opened, closed by `closeAll` (afterEach). */
@@ -37,6 +46,18 @@ export class Holders {
     const h = publishRecord(await prepareRecord(file), file, data);
     this.held.push(h);
     return h;
+  }
+
+  /**
+   * Close one descriptor taken here (a lock, or a record's: the record then stays behind unheld, as
+   * a SIGKILLed holder's does), so that closeAll does not close its number again once reused.
+   */
+  close(fd: number): void {
+    // Only while still ours: after closeAll, the number may be another test's descriptor.
+    if (!this.fds.includes(fd) && !this.held.some((h) => h.fd === fd)) return;
+    this.fds = this.fds.filter((f) => f !== fd);
+    this.held = this.held.filter((h) => h.fd !== fd);
+    closeLockFile(fd);
   }
 
   closeAll(): void {

@@ -8,15 +8,21 @@
 // before it says so, 100 flock runs, too slow for a unit test.)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InputError, LeaseTimeoutError, ToolError } from "../../../src/errors.js";
 import { acquireLease, releaseLease } from "../../../src/lease/acquired.js";
-import { closeLockFile } from "../../../src/lease/flock.js";
 import { listLeases } from "../../../src/lease/lease.js";
 import { readLeaseFile } from "../../../src/lease/metadata.js";
 import { identify, isAlive } from "../../../src/lease/proc.js";
 import { leaseFile, lockFile } from "../../../src/lease/rundir.js";
-import { captureLog, free, Holders, makeRunDir, openFdsOn } from "../../support/lease-fixture.js";
+import {
+  captureLog,
+  free,
+  Holders,
+  makeRunDir,
+  openFdsOn,
+  removeRunDirs,
+} from "../../support/lease-fixture.js";
 
 const holders = new Holders();
 const pids: number[] = [];
@@ -82,6 +88,8 @@ const runRecord = (id: string, pid: number) => ({
   command: "sh",
   since: "2026-01-01T00:00:00.000Z",
 });
+
+afterAll(removeRunDirs);
 
 describe("acquireLease", () => {
   it("hands lease.lock and the record to a sleep holder for the TTL; the CLI keeps nothing open", async () => {
@@ -155,7 +163,7 @@ describe("acquireLease", () => {
   it("a stale record of the id (its holder gone) is no renewal and no refusal", async () => {
     const rd = makeRunDir();
     const stale = await heldRecord(rd, "job-1", runRecord("job-1", 4242));
-    closeLockFile(stale.fd);
+    holders.close(stale.fd);
     const a = (await acquire(rd, "job-1"))!;
     expect(a.renewed).toBe(false);
     expect((await readLeaseFile(rd, "job-1"))?.held).toBe(true);
@@ -244,7 +252,7 @@ describe("releaseLease", () => {
   it("an unheld record of any shape is expired, and removed", async () => {
     const rd = makeRunDir();
     const h = await heldRecord(rd, "x", { v: 2 });
-    closeLockFile(h.fd);
+    holders.close(h.fd);
     expect(await releaseLease(rd, "x")).toBe("expired");
     expect(existsSync(leaseFile(rd, "x"))).toBe(false);
   });

@@ -4,17 +4,34 @@
 // idempotent (a second call must not close descriptors the numbers of which were reused since);
 // a prune outlasting waitMs is a LeaseTimeoutError naming `imagekeeper run`; an abort takes nothing.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LeaseTimeoutError } from "../../../src/errors.js";
 import { listLeases } from "../../../src/lease/lease.js";
 import { readLeaseFile } from "../../../src/lease/metadata.js";
 import { identify } from "../../../src/lease/proc.js";
 import { leaseFile, lockFile } from "../../../src/lease/rundir.js";
 import { startRunLease } from "../../../src/lease/run-lease.js";
-import { free, Holders, makeRunDir, openFdsOn } from "../../support/lease-fixture.js";
+import {
+  captureLog,
+  free,
+  Holders,
+  later,
+  makeRunDir,
+  openFdsOn,
+  removeRunDirs,
+} from "../../support/lease-fixture.js";
 
 const holders = new Holders();
-afterEach(() => holders.closeAll());
+let log: ReturnType<typeof captureLog>;
+beforeEach(() => {
+  log = captureLog();
+});
+afterEach(() => {
+  log.stop();
+  holders.closeAll();
+});
+
+afterAll(removeRunDirs);
 
 describe("startRunLease", () => {
   it("holds lease.lock shared and a record naming this process, until release", async () => {
@@ -89,6 +106,17 @@ describe("startRunLease", () => {
     );
     expect(readdirSync(rd)).toEqual(["lease.lock"]);
     expect(openFdsOn(lockFile(rd))).toBe(1); // the test's prune
+  });
+
+  it("behind a prune that ends within waitMs: the lease, with the wait counted", async () => {
+    const rd = makeRunDir();
+    const prune = await holders.lock(rd, "exclusive");
+    log.when(/imagekeeper run: a prune is in progress/, () => later(60, () => holders.close(prune)));
+    const lease = await startRunLease(rd, { command: ["true"], waitMs: 10_000 });
+    expect(lease!.waitedMs).toBeGreaterThanOrEqual(50);
+    expect(lease!.waitedMs).toBeLessThan(10_000);
+    expect((await readLeaseFile(rd, lease!.id))?.held).toBe(true);
+    lease!.release();
   });
 
   it("an aborted signal: undefined, nothing taken", async () => {

@@ -3,12 +3,20 @@
 // exclusively it waits up to waitMs, then either proceeds (the prune ended: waitedMs counts the
 // wait) or throws LeaseTimeoutError naming the prune from exclusive.json; an abort signal ends the
 // wait with undefined. Whatever the outcome, no descriptor is left open unless the lock is held.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LeaseTimeoutError } from "../../../src/errors.js";
 import { closeLockFile } from "../../../src/lease/flock.js";
 import { exclusiveFile, lockFile } from "../../../src/lease/rundir.js";
 import { takeSharedLock } from "../../../src/lease/shared.js";
-import { captureLog, free, Holders, later, makeRunDir, openFdsOn } from "../../support/lease-fixture.js";
+import {
+  captureLog,
+  free,
+  Holders,
+  later,
+  makeRunDir,
+  openFdsOn,
+  removeRunDirs,
+} from "../../support/lease-fixture.js";
 
 const holders = new Holders();
 let log: ReturnType<typeof captureLog>;
@@ -33,6 +41,8 @@ async function timeoutOf(p: Promise<unknown>): Promise<LeaseTimeoutError> {
   expect(e).toBeInstanceOf(LeaseTimeoutError);
   return e as LeaseTimeoutError;
 }
+
+afterAll(removeRunDirs);
 
 describe("takeSharedLock", () => {
   it("free: taken at once, held shared by the returned descriptor until it is closed", async () => {
@@ -79,7 +89,7 @@ describe("takeSharedLock", () => {
     const rd = makeRunDir();
     await holders.lock(rd, "exclusive");
     const h = await holders.record(exclusiveFile(rd), pruneRecord(4242, "2026-01-02T03:04:05.000Z"));
-    closeLockFile(h.fd); // the prune was SIGKILLed; its record stays behind, unlocked
+    holders.close(h.fd); // the prune was SIGKILLed; its record stays behind, unlocked
     const e = await timeoutOf(takeSharedLock(rd, { waitMs: 20, what: "imagekeeper run" }));
     expect(e.message).toBe(`imagekeeper run: a prune still held the lease lock in ${rd} after 20ms`);
   });
@@ -89,7 +99,7 @@ describe("takeSharedLock", () => {
     await holders.lock(rd, "exclusive");
     // Named at the start only: its record goes during the wait (the lock stays held).
     const first = await holders.record(exclusiveFile(rd), pruneRecord(11, "2026-01-01T00:00:00.000Z"));
-    log.when(/is in progress/, () => closeLockFile(first.fd));
+    log.when(/is in progress/, () => holders.close(first.fd));
     const a = await timeoutOf(takeSharedLock(rd, { waitMs: 60, what: "imagekeeper run" }));
     expect(a.message).toContain("a prune (pid 11, since 2026-01-01T00:00:00.000Z) still held");
     expect(log.events.map((e) => e.msg)).toContain(
@@ -113,7 +123,7 @@ describe("takeSharedLock", () => {
   it("a prune that ends within waitMs: the lock is taken, waitedMs counts the wait", async () => {
     const rd = makeRunDir();
     const prune = await holders.lock(rd, "exclusive");
-    log.when(/is in progress/, () => later(60, () => closeLockFile(prune)));
+    log.when(/is in progress/, () => later(60, () => holders.close(prune)));
     const lock = await takeSharedLock(rd, { waitMs: 5000, what: "imagekeeper run" });
     expect(lock!.waitedMs).toBeGreaterThanOrEqual(50);
     expect(lock!.waitedMs).toBeLessThan(5000);
@@ -130,6 +140,10 @@ describe("takeSharedLock", () => {
     expect(await takeSharedLock(rd, { waitMs: 1000, what: "x", signal: ac.signal })).toBeUndefined();
     expect(openFdsOn(lockFile(rd))).toBe(0);
     expect(await free(rd, "exclusive")).toBe(true);
+    // Even while a prune holds the lock, and with no wait allowed: aborted is no timeout.
+    await holders.lock(rd, "exclusive");
+    expect(await takeSharedLock(rd, { waitMs: 0, what: "x", signal: ac.signal })).toBeUndefined();
+    expect(log.events.map((e) => e.msg).filter((m) => m.includes("in progress"))).toEqual([]);
   });
 
   it("an abort during the wait for a prune: undefined, long before waitMs", async () => {
