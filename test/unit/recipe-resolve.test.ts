@@ -197,6 +197,7 @@ describe("which version, and what the Resolution says about it", SLOW, () => {
     process.env.TMPDIR = tmp;
     let r;
     try {
+      expect(tmpdir()).toBe(tmp); // honoured in this thread or process, so the check below means something
       r = await resolveRecipe(opts(repo, { envFile: env }));
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
@@ -869,6 +870,12 @@ describe.concurrent("the resolution cache", SLOW, () => {
     expect(spy.calls()).toBe(3);
     expect(w3).toEqual(c3);
     expect(w3.env.abraSh).toBeUndefined();
+    // A docker client that is not on PATH: a ToolError, before any cache lookup.
+    for (const c of [cacheDir, undefined]) {
+      const e = await failure(resolveRecipe({ ...o, docker: "ik-no-such-docker-client", cacheDir: c }));
+      expect(e).toBeInstanceOf(ToolError);
+      expect(e.message).toMatch(/^could not run ik-no-such-docker-client: /);
+    }
   });
 
   it("an entry whose input differs (a hash collision) or that cannot be read is not used", async () => {
