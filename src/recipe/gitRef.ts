@@ -10,11 +10,15 @@ import { InputError } from "../errors.js";
 import { run } from "../exec.js";
 
 async function git(recipeDir: string, args: string[], signal?: AbortSignal) {
-  return run("git", ["-C", recipeDir, ...args], {
+  const r = await run("git", ["-C", recipeDir, ...args], {
     timeoutMs: 30_000,
     env: { GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0" },
     ...(signal ? { signal } : {}),
   });
+  // A cancelled git has no exit code: that is the interrupt (its reason, as src/cli.ts set it),
+  // not an answer such as "no such file at this version".
+  signal?.throwIfAborted();
+  return r;
 }
 
 /** A revision string that git could take for an option, or that holds blanks: refused up front. */

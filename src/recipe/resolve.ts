@@ -242,6 +242,8 @@ async function resolveServices(
     timeoutMs: 60_000,
     ...(o.signal ? { signal: o.signal } : {}),
   });
+  // Cancelled (SIGINT/SIGTERM): the interrupt, not a compose error made of an empty stderr.
+  o.signal?.throwIfAborted();
   if (r.exitCode !== 0) throw await stackConfigError(r.stderr, files, contents, env, o.docker);
   const YAML = await import("yaml");
   let doc: unknown;

@@ -74,7 +74,14 @@ export function nearestTags(version: string, tags: readonly string[], closest = 
   return sorted.filter((t) => pick.has(t));
 }
 
-/** The newest tag by version order, if any. */
+/**
+ * The newest release tag by version order, if any. Only tags that start with a version number
+ * (`1.2.0+…`, `v1.2`) are releases: abra skips tags it cannot parse as a version, and a tag such
+ * as `broken` or `test` would otherwise sort after every number.
+ */
 export function newestTag(tags: readonly string[]): string | undefined {
-  return [...tags].sort(compareVersions).at(-1);
+  return tags
+    .filter((t) => /^v?\d/.test(t))
+    .sort(compareVersions)
+    .at(-1);
 }

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSyn
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { InputError } from "../../src/errors.js";
+import { InputError, InterruptedError } from "../../src/errors.js";
 import {
   checkRevision,
   existsAtRef,
@@ -198,10 +198,11 @@ describe("how git is run", () => {
     expect(calls().slice(before)).toEqual(Array<string>(7).fill("0 0"));
   });
 
-  it("an aborted signal runs no git (and names nothing)", async () => {
+  it("an aborted signal runs no git, and is the interrupt (its reason), not an answer", async () => {
     vi.stubEnv("PATH", `${shim}:${process.env.PATH ?? ""}`);
     const before = calls().length;
-    expect(await revParse(repo, "1.0.0", AbortSignal.abort())).toBeUndefined();
+    const reason = new InterruptedError("SIGINT");
+    await expect(revParse(repo, "1.0.0", AbortSignal.abort(reason))).rejects.toBe(reason);
     expect(calls().length).toBe(before);
   });
 

@@ -23,7 +23,7 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InputError, ToolError } from "../../src/errors.js";
+import { InputError, InterruptedError, ToolError } from "../../src/errors.js";
 import {
   fingerprint,
   readDeployEnv,
@@ -307,6 +307,14 @@ describe("which version, and what the Resolution says about it", SLOW, () => {
       },
     });
     expect(refs(r)).toEqual(["app=nginx:1.28.0@compose.yml", "worker=busybox:1.37.1@compose.yml"]);
+  });
+
+  it("cancelled while reading a pinned version from git: the interrupt, not a missing file", async () => {
+    const ac = new AbortController();
+    ac.abort(new InterruptedError("SIGTERM"));
+    const e = await failure(resolveRecipe(opts(repo, { envFile: env, signal: ac.signal })));
+    expect(e).toBeInstanceOf(InterruptedError);
+    expect(e.message).toBe("interrupted by SIGTERM");
   });
 
   it("a pinned commit id (abra writes it after a --chaos deploy) resolves that commit", async () => {
@@ -963,8 +971,11 @@ describe("the abort signal", SLOW, () => {
     const cacheDir = mk();
     const spy = spyDocker();
     const ac = new AbortController();
-    ac.abort();
-    await failure(resolveRecipe(opts(dir, { docker: spy.path, cacheDir, signal: ac.signal })));
+    ac.abort(new InterruptedError("SIGINT"));
+    // The interrupt itself (src/cli.ts exits 130 on it), not a compose error made of no stderr.
+    const e = await failure(resolveRecipe(opts(dir, { docker: spy.path, cacheDir, signal: ac.signal })));
+    expect(e).toBeInstanceOf(InterruptedError);
+    expect(e.message).toBe("interrupted by SIGINT");
     expect(spy.calls()).toBe(0);
     expect(readdirSync(cacheDir)).toEqual([]);
     expect(refs(await resolveRecipe(opts(dir, { docker: spy.path, cacheDir })))).toEqual([

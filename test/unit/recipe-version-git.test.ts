@@ -262,7 +262,7 @@ describe("reportedVersion and describeVersion", () => {
     expect(d.notice).toBe(true);
     expect(d.text).toBe(
       `recipe gitea: the app .env pins no version, so the working tree at commit ${c2.slice(0, 8)} is resolved as it is; ` +
-        "abra app deploy would deploy the running version, else the newest release (packed-1). " +
+        "abra app deploy would deploy the running version, else the newest release (2.0.0+1.22.0). " +
         "Pin the version as abra app new does (TYPE=gitea:VERSION), pass --ref VERSION, or --chaos when the working tree is what will be deployed.",
     );
     const named = describeVersion("x", repo, loc({ pin: pin(undefined) }));

@@ -117,4 +117,10 @@ describe("nearestTags", () => {
     expect(newestTag(["1.9.0", "1.10.0", "1.2.0"])).toBe("1.10.0");
     expect(newestTag([])).toBeUndefined();
   });
+
+  it("newestTag: only tags that start with a version number are releases (abra skips the rest)", () => {
+    expect(newestTag(["1.0.0+1.25.3", "broken", "2.0.0+1.27.1", "test-x"])).toBe("2.0.0+1.27.1");
+    expect(newestTag(["v1.2", "v1.10", "latest"])).toBe("v1.10");
+    expect(newestTag(["broken", "main-old", "vnext"])).toBeUndefined();
+  });
 });
