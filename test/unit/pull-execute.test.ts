@@ -3,7 +3,8 @@
 // retries by class, the stop after a host-wide failure, what never started, the deadline and an
 // interrupt, and the report fields (id, digest, timing). Against the real daemon:
 // test/integration/prepull*.itg.test.ts.
-import { describe, expect, it } from "vitest";
+import { getEventListeners } from "node:events";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Engine } from "../../src/docker/engine.js";
 import { ConnectError } from "../../src/docker/http10.js";
 import { InterruptedError } from "../../src/errors.js";
@@ -86,6 +87,8 @@ describe("pullTarget: fromImage and tag of POST /images/create", () => {
     ["nginx:1.25", "nginx", "1.25"],
     ["docker.io/library/nginx:1.25", "nginx", "1.25"],
     ["nginx", "nginx", "latest"],
+    // On Docker Hub too, only a leading library/ goes.
+    ["someone/library/x:3", "someone/library/x", "3"],
     ["bitnami/redis:7", "bitnami/redis", "7"],
     // Only a leading library/ goes: a repository with "library/" inside keeps it.
     ["r.example/library/x:1", "r.example/library/x", "1"],
@@ -417,5 +420,136 @@ describe("executePlan: attempts, stops and the report", () => {
       onResult: (x) => seen.push(`${x.ref} ${x.action}`),
     });
     expect(seen).toEqual(["a:1 present", "b:1 failed", "c:1 pulled"]);
+  });
+});
+
+// Pinned beyond the cases above: the exact timing fields from a clock the stream drives, progress
+// per image, the retry that goes on when another pull stopped the run, the deadline that lands
+// right after a backoff pause, the backoff growing per retry, and the caller's signal left clean.
+describe("executePlan: timing, progress, retries under a stop, and cleanup", () => {
+  const opts = (engine: Engine, over: Partial<Parameters<typeof executePlan>[1]> = {}) => ({
+    engine,
+    registryAuth: async () => undefined,
+    concurrency: 1,
+    maxAttempts: 3,
+    backoff: { baseMs: 1, capMs: 2 },
+    timeoutMs: 60_000,
+    signal: new AbortController().signal,
+    random: () => 0,
+    ...over,
+  });
+  const TRANSIENT = {
+    status: 500,
+    body: '{"message":"received unexpected HTTP status: 503 Service Unavailable"}',
+  };
+  const RATE_LIMITED = {
+    status: 500,
+    body: '{"message":"toomanyrequests: You have reached your pull rate limit."}',
+  };
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("timing: waitMs is the slot wait, pullMs the rest of the attempt, durationMs the whole", async () => {
+    let t = 1_000;
+    const engine = {
+      describe: () => "unix:///run/docker.sock",
+      inspectImage: async () => undefined,
+      pullImage: async (_n: string, _t: string, o: { onLine: (l: string) => void }) => {
+        t = 1_100;
+        o.onLine(line({ status: "Waiting", id: "l1" }));
+        t = 1_400;
+        o.onLine(line({ status: "Downloading", id: "l1", progressDetail: { current: 70, total: 70 } }));
+        t = 1_500;
+        o.onLine(line({ status: "Pull complete", id: "l1" }));
+        for (const l of DOWNLOADED) o.onLine(l);
+        t = 1_600;
+        return { status: 200, body: "" };
+      },
+    } as unknown as Engine;
+    const [r] = await executePlan([image("a:1")], opts(engine, { now: () => t }));
+    expect(r).toMatchObject({ action: "pulled", waitMs: 300, pullMs: 300, durationMs: 600, bytes: 70 });
+  });
+
+  it("progress of each pull reaches onProgress with its image", async () => {
+    const { engine } = fakeEngine({
+      a: [
+        {
+          lines: [
+            line({ status: "Downloading", id: "l1", progressDetail: { current: 5, total: 9 } }),
+            ...DOWNLOADED,
+          ],
+        },
+      ],
+    });
+    const seen: [string, number][] = [];
+    await executePlan(
+      [image("a:1")],
+      opts(engine, { onProgress: (img, p) => seen.push([img.ref, p.bytesDone]) }),
+    );
+    expect(seen).toEqual([
+      ["a:1", 5],
+      ["a:1", 5],
+      ["a:1", 5],
+    ]);
+  });
+
+  it("a pull already retrying keeps retrying when another pull stops the run", async () => {
+    // a fails transiently and pauses; meanwhile b hits the rate limit (host-wide): a has started,
+    // so its retry goes on; only images not yet started are left.
+    const { engine, calls } = fakeEngine({ a: [TRANSIENT, { lines: DOWNLOADED }], b: [RATE_LIMITED] });
+    const r = await executePlan(
+      [image("a:1"), image("b:1"), image("c:1")],
+      opts(engine, { concurrency: 2, backoff: { baseMs: 20, capMs: 20 } }),
+    );
+    expect(calls.map((c) => c.name)).toEqual(["a", "b", "a"]);
+    expect(r.map((x) => [x.ref, x.action, x.attempts])).toEqual([
+      ["a:1", "pulled", 2],
+      ["b:1", "failed", 1],
+      ["c:1", "not-attempted", 0],
+    ]);
+  });
+
+  /** Let the run's promises settle until `n` timers are pending (fake timers). */
+  const settleUntilTimers = async (n: number) => {
+    for (let i = 0; i < 1000 && vi.getTimerCount() < n; i++) await Promise.resolve();
+    expect(vi.getTimerCount()).toBe(n);
+  };
+
+  it("a deadline that passes right after a backoff pause ends the image before another attempt", async () => {
+    vi.useFakeTimers();
+    const { engine, calls } = fakeEngine({ a: [TRANSIENT] });
+    // The pause is 5 ms (random 0: half of 10), the deadline 8 ms: both fire in one timer run.
+    const run = executePlan(
+      [image("a:1")],
+      opts(engine, { timeoutMs: 8, backoff: { baseMs: 10, capMs: 10 } }),
+    );
+    await settleUntilTimers(2);
+    vi.advanceTimersByTime(10);
+    const [r] = await run;
+    expect(calls).toHaveLength(1);
+    expect(r).toMatchObject({ action: "failed", attempts: 1, errorClass: "timeout" });
+  });
+
+  it("the backoff doubles per retry: attempts start 500 then 1000 ms apart (random 0)", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const { engine } = fakeEngine({ a: [TRANSIENT] });
+    const starts: number[] = [];
+    const run = executePlan(
+      [image("a:1")],
+      opts(engine, { backoff: { baseMs: 1_000, capMs: 60_000 }, onStart: () => starts.push(Date.now()) }),
+    );
+    await vi.advanceTimersByTimeAsync(5_000);
+    const [r] = await run;
+    expect(r).toMatchObject({ action: "failed", attempts: 3 });
+    expect(starts).toEqual([0, 500, 1_500]);
+  });
+
+  it("leaves no listener on the caller's signal once it returns", async () => {
+    const ac = new AbortController();
+    const { engine } = fakeEngine({ b: [TRANSIENT] });
+    await executePlan([image("a:1"), image("b:1")], opts(engine, { signal: ac.signal }));
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 });

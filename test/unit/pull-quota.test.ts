@@ -101,6 +101,59 @@ describe("checkQuotas", () => {
   });
 });
 
+// Pinned beyond the cases above: which of two equal answers is kept, the registry order whatever
+// order the answers came in, and the window as hours, minutes or seconds, or absent.
+describe("checkQuotas and shortfallMessage: ties, order, the window's wording", () => {
+  const p = plan([
+    ["nginx:1", "pull"],
+    ["127.0.0.1:5000/coop/app:1", "pull"],
+  ]);
+  it("of two answers with the same remaining, the first is kept", () => {
+    const c = checkQuotas(p, [
+      q({ remaining: 4, endpoint: "first" }),
+      q({ remaining: 4, endpoint: "second" }),
+    ]);
+    expect(c.map((x) => x.endpoint)).toEqual(["first"]);
+  });
+  const regs = ["b.example", "a.example", "c.example", "127.0.0.1:5000"];
+  it.each([[regs], [[...regs].reverse()], [["c.example", "a.example", "127.0.0.1:5000", "b.example"]]])(
+    "registries sorted by name from %j",
+    (order) => {
+      const c = checkQuotas(
+        p,
+        order.map((registry) => q({ registry, endpoint: registry })),
+      );
+      expect(c.map((x) => x.registry)).toEqual(["127.0.0.1:5000", "a.example", "b.example", "c.example"]);
+    },
+  );
+  it.each([
+    [7200, " per 2h", "2025-03-01T14:00:00.000Z"],
+    [120, " per 2m", "2025-03-01T12:02:00.000Z"],
+    [5400, " per 90m", "2025-03-01T13:30:00.000Z"],
+    [90, " per 90s", "2025-03-01T12:01:30.000Z"],
+    [59, " per 59s", "2025-03-01T12:00:59.000Z"],
+  ])("window %j → %j", (windowSeconds, words, resetBy) => {
+    const c = checkQuotas(p, [q({ remaining: 0, windowSeconds, source: undefined })])[0]!;
+    expect(shortfallMessage(c)).toBe(
+      `pull rate limit: this prepull needs 1 pull from docker.io, 0 of 100${words} remain; the window has reset by ${resetBy}; nothing was pulled`,
+    );
+  });
+  it("a reset header without a window: the reset time alone", () => {
+    const c = checkQuotas(p, [
+      q({ remaining: 0, windowSeconds: undefined, resetSeconds: 60, source: undefined }),
+    ])[0]!;
+    expect(shortfallMessage(c)).toBe(
+      "pull rate limit: this prepull needs 1 pull from docker.io, 0 of 100 remain; the window has reset by 2025-03-01T12:01:00.000Z; nothing was pulled",
+    );
+  });
+  it("no window and no reset time: neither is mentioned", () => {
+    const c = checkQuotas(p, [q({ remaining: 0, windowSeconds: undefined, source: "1.2.3.4" })])[0]!;
+    expect(shortfallMessage(c)).toBe(
+      "pull rate limit: this prepull needs 1 pull from docker.io, 0 of 100 remain, counted against 1.2.3.4; nothing was pulled",
+    );
+  });
+});
+
 describe("the quota state file", () => {
   const rec = (at: number, remaining: number): QuotaRecord => ({
     at,
