@@ -70,12 +70,7 @@ describe("ensureSharedDir: missing parents", () => {
   it("makes each missing directory top down, settled to the mode (the child inherits setgid), and says it made one", () => {
     const fs = fakeFs();
     expect(ensureSharedDir("/a/b", 0o2775, fs)).toBe(true);
-    expect(fs.calls).toEqual([
-      "mkdir /a/b 2775",
-      "mkdir /a 2775",
-      "chmod /a 2775",
-      "mkdir /a/b 2775",
-    ]);
+    expect(fs.calls).toEqual(["mkdir /a/b 2775", "mkdir /a 2775", "chmod /a 2775", "mkdir /a/b 2775"]);
     expect(fs.modeOf("/a")).toBe(0o2775);
     expect(fs.modeOf("/a/b")).toBe(0o2775);
   });
