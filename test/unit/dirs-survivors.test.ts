@@ -205,6 +205,15 @@ describe("ensureSharedDir: settling the mode of a directory it made", () => {
     expect(() => ensureSharedDir("/c", 0o775, fs)).toThrow("EPERM: fake");
   });
 
+  it("EPERM for a mode without special bits is not swallowed, even when only an inherited bit is off", () => {
+    const fs = fakeFs();
+    fs.nodes.set("/s", { mode: 0o2755 });
+    fs.chmod = () => {
+      throw err("EPERM");
+    };
+    expect(() => ensureSharedDir("/s/c", 0o775, fs)).toThrow("EPERM: fake");
+  });
+
   it("a refusal other than EPERM is not swallowed, special bits or not", () => {
     const fs = fakeFs();
     fs.chmod = () => {
