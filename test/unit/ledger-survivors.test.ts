@@ -277,3 +277,13 @@ describe("clock safety for a ledger not written by imagekeeper", () => {
     expect(l.needs["app|deploy"]!.runs).toEqual(runs);
   });
 });
+
+describe("recordLedger, second round", () => {
+  it("a healthy ledger is replaced, never set aside", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ik-ledger-"));
+    await recordLedger(dir, { uses: [use(t(1), "a")] }, { now: t(1) });
+    const r = await recordLedger(dir, { uses: [use(t(2), "a")] }, { now: t(2) });
+    expect(r).toEqual({ ledger: readLedger(dir).ledger });
+    expect(readdirSync(dir)).toEqual(["ledger.json"]);
+  });
+});
