@@ -124,6 +124,12 @@ describe("the journal file, second round", () => {
 });
 
 describe("what a reader is told", () => {
+  it("a blank or whitespace-only line is no problem", () => {
+    const dir = tmp();
+    writeFileSync(path.join(dir, "journal.jsonl"), `${JSON.stringify(prepull)}\n   \n\t\n\n`);
+    expect(readJournal(dir)).toEqual({ entries: [prepull], problems: [] });
+  });
+
   it("an unreadable journal: one problem naming it, no entries", () => {
     const dir = tmp();
     const file = path.join(dir, "journal.jsonl");
@@ -172,7 +178,7 @@ describe("what a reader is told", () => {
 
 describe("prepullEntry, second round", () => {
   it("the app is the env file's name without its final .env only", () => {
-    expect(prepullEntry({ ok: true, images: [] }, "/srv/env.example.env", at).app).toBe("env.example");
+    expect(prepullEntry({ ok: true, images: [] }, "/srv/a.env.example.env", at).app).toBe("a.env.example");
   });
 
   it("counts images not attempted", () => {
