@@ -16,6 +16,7 @@ function pidAlive(pid: number): boolean {
 function tryBreakStale(lock: string, staleMs: number): void {
   try {
     const st = statSync(lock);
+    // Stryker disable next-line MethodExpression: Number() ignores surrounding whitespace (the newline) itself
     const pid = Number(readFileSync(lock, "utf8").trim());
     const old = Date.now() - st.mtimeMs > staleMs;
     // An empty pid is a lock being created right now (open, then write): only age makes it stale.

@@ -64,7 +64,9 @@ export async function recordQuotas(
       quotaStatePath(stateDir),
       `${JSON.stringify(applyQuotaRecords(read.state, records))}\n`,
       0o664,
+      // Stryker disable next-line ObjectLiteral: whether the data was flushed is not observable without a power cut
       {
+        // Stryker disable next-line BooleanLiteral: whether the data was flushed is not observable without a power cut
         fsync: false,
       },
     );
