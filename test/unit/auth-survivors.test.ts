@@ -27,6 +27,7 @@ import { credentialOverrides, readDockerConfig, writeDockerConfig } from "../../
 import { isLoopbackHost, registryHostname, resolveRegistry, sameRegistry } from "../../src/auth/registry.js";
 import { safeRealm, tokenRequest } from "../../src/auth/token.js";
 import { InputError } from "../../src/errors.js";
+import { initLogger, setLogWriter, settingsFromEnv } from "../../src/log.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "ikauth-surv-"));
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -229,6 +230,32 @@ describe("credentials: auths entries and helper answers", () => {
     expect(registryAuthHeader({ serverAddress: "h", username: "~~~", password: "", from: "auths" })).toBe(
       "eyJ1c2VybmFtZSI6In5-fiIsInBhc3N3b3JkIjoiIiwic2VydmVyYWRkcmVzcyI6ImgifQ==",
     );
+  });
+
+  it("a helper that cannot run is a warning on stderr, and the request goes anonymous", async () => {
+    const dir = tmp();
+    writeFileSync(path.join(dir, "config.json"), JSON.stringify({ credHelpers: { "r.example": "gone" } }));
+    const lines: string[] = [];
+    setLogWriter((t) => lines.push(t));
+    initLogger({ ...settingsFromEnv({}), format: "json", level: "info", quiet: false, journal: false });
+    try {
+      const store = new CredentialStore(path.join(dir, "config.json"), async () => {
+        throw new Error("spawn docker-credential-gone ENOENT");
+      });
+      expect(await store.get("r.example")).toBeUndefined();
+    } finally {
+      setLogWriter(undefined);
+      initLogger(settingsFromEnv());
+    }
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: "the credential helper could not run; asking the registry anonymously",
+        helper: "docker-credential-gone",
+        registry: "r.example",
+        problem: "spawn docker-credential-gone ENOENT",
+      }),
+    ]);
   });
 
   describe("the real credential helper on PATH", () => {
