@@ -96,6 +96,8 @@ describe("verifyCredentials: the anonymous probe", () => {
     expect(e.message).toMatch(
       new RegExp(`^cannot reach the registry ${r.host} to verify the credentials: \\S+`),
     );
+    // The https attempt's own failure, not an empty list of attempts.
+    expect(e.message).not.toContain("undefined");
     expect(r.seen).toEqual([]);
   });
 
