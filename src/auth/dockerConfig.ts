@@ -156,7 +156,7 @@ export function writeDockerConfig(dir: string, config: DockerConfig): WriteResul
 function symlinkTarget(file: string): string | undefined {
   try {
     return lstatSync(file).isSymbolicLink() ? readlinkSync(file) : undefined;
-  } catch {
+  } /* Stryker disable next-line BlockStatement: an empty catch returns undefined too */ catch {
     return undefined;
   }
 }

@@ -57,6 +57,10 @@ export function resolveRegistry(input: string): RegistryTarget {
 /** Whether a config.json key (auths or credHelpers) names the same registry as `target`. */
 export function sameRegistry(key: string, target: RegistryTarget): boolean {
   const host = registryHostname(key);
-  if (target.isDockerHub) return key === DOCKER_HUB_KEY || DOCKER_HUB_ALIASES.has(host);
+  if (target.isDockerHub) {
+    // Stryker disable next-line ConditionalExpression: the key's host, index.docker.io, is an alias too; the exact test only short-cuts
+    const isIndexKey = key === DOCKER_HUB_KEY;
+    return isIndexKey || DOCKER_HUB_ALIASES.has(host);
+  }
   return host === target.key;
 }
