@@ -37,10 +37,12 @@ export function gitDirs(dir: string): GitDirs | undefined {
     // A linked worktree or a submodule: ".git" is a file "gitdir: PATH".
     // Stryker disable next-line StringLiteral: any text without a gitdir line is as unreadable as none
     const text = read(dotGit) ?? "";
-    // (.+) already runs to the line's end, so no "$".
-    const m = /^gitdir: (.+)/m.exec(text);
+    // Read as git reads it (setup.c, read_gitfile_gently): the file starts with "gitdir: ", and
+    // only trailing CR/LF are stripped — spaces belong to the path. (.+) stops before "\r" or
+    // "\n" (a JS "." matches neither), so it strips them too.
+    const m = /^gitdir: (.+)/.exec(text);
     if (!m) return undefined;
-    gitDir = path.resolve(dir, m[1]!.trim());
+    gitDir = path.resolve(dir, m[1]!);
   }
   const common = read(path.join(gitDir, "commondir"))?.trim();
   const commonDir = common ? path.resolve(gitDir, common) : gitDir;

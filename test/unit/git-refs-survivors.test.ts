@@ -276,6 +276,20 @@ describe("gitDirs", () => {
     expect(gitDirs(odd)).toBeUndefined();
   });
 
+  // As git reads a .git file: only trailing CR/LF are stripped, and the line opens the file.
+  it.each([
+    ["a CRLF line end", "gitdir: /srv/x/.git/worktrees/w\r\n", "/srv/x/.git/worktrees/w"],
+    ["no line end", "gitdir: /srv/x/.git/worktrees/w", "/srv/x/.git/worktrees/w"],
+    ["a trailing space (part of the path)", "gitdir: /srv/x/wt \n", "/srv/x/wt "],
+    ["a relative path", "gitdir: ../x/.git\n", "REL"],
+    ["the gitdir line second", "# linked\ngitdir: /srv/x/.git\n", undefined],
+  ])("a .git file with %s", (_n, text, want) => {
+    const odd = mkdtempSync(path.join(root, "gitfile-"));
+    writeFileSync(path.join(odd, ".git"), text);
+    const expected = want === "REL" ? path.resolve(odd, "../x/.git") : want;
+    expect(gitDirs(odd)?.gitDir).toBe(expected);
+  });
+
   it("a repository with a reftable directory (refs in a binary format): left to git", () => {
     const copy = path.join(root, "reftable-copy");
     cpSync(repo, copy, { recursive: true });
