@@ -132,12 +132,15 @@ function nearestText(v: string, tags: string[]): string {
 
 function pinNotFound(recipeDir: string, pin: Pin, tags: string[]): InputError {
   const where = describePinSource(pin.source);
+  // All hex: it was also tried as a commit id, which git refuses when unknown or when a short id
+  // names more than one commit, so say both.
+  const hex = COMMIT_ID.test(pin.version!);
   return new InputError(
     "git",
-    `${where} pins ${pin.recipe}:${pin.version}, but ${pin.version} is not a tag in ${recipeDir}${nearestText(pin.version!, tags)}`,
+    `${where} pins ${pin.recipe}:${pin.version}, but ${pin.version} is ${hex ? "neither a tag nor a unique commit id" : "not a tag"} in ${recipeDir}${nearestText(pin.version!, tags)}`,
     {
       ...(pin.source.file ? { file: pin.source.file } : {}),
-      hint: `If the version is new, fetch the recipe's tags ('git -C ${recipeDir} fetch --tags'); otherwise correct the pin (${where}: ${pin.source.key}=${pin.recipe}:VERSION with VERSION one of the tags), or pass --ref VERSION.`,
+      hint: `If the version is new, fetch the recipe's tags ('git -C ${recipeDir} fetch --tags'); otherwise correct the pin (${where}: ${pin.source.key}=${pin.recipe}:VERSION with VERSION one of the tags${hex ? ", or a commit id long enough to name one commit" : ""}), or pass --ref VERSION.`,
     },
   );
 }

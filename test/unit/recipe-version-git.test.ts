@@ -182,6 +182,38 @@ describe("locateVersion", () => {
     expect(abc.message).toMatch(/but abc is not a tag/);
   });
 
+  it("an all-hex pin that names no commit: neither a tag nor a unique commit id", async () => {
+    const e = await failure(locateVersion(repo, choice("pinned", "deadbeef00", pin("deadbeef00"))));
+    expect(e.message).toBe(
+      `TYPE in /apps/a.env line 3 pins gitea:deadbeef00, but deadbeef00 is neither a tag nor a unique commit id in ${repo}; nearest tags: 1.0.0+1.21.0, 2.0.0+1.22.0, nested/x, packed-1`,
+    );
+    expect(e.hint).toBe(
+      `If the version is new, fetch the recipe's tags ('git -C ${repo} fetch --tags'); otherwise correct the pin (TYPE in /apps/a.env line 3: TYPE=gitea:VERSION with VERSION one of the tags, or a commit id long enough to name one commit), or pass --ref VERSION.`,
+    );
+  });
+
+  it("a short commit id that names two commits: refused as not unique", async () => {
+    // 1000 commits from one fast-import: two of them share a 4-digit prefix (fixed content, so the
+    // ids are the same on every run; the birthday bound makes a shared prefix near certain anyway).
+    const amb = path.join(root, "ambiguous");
+    mkdirSync(amb);
+    git(amb, "init", "-q", "-b", "main");
+    let stream = "";
+    for (let i = 0; i < 1000; i++) {
+      const msg = `c${i}\n`;
+      stream += `commit refs/heads/main\ncommitter t <t@t> ${1_700_000_000 + i} +0000\ndata ${msg.length}\n${msg}\n`;
+    }
+    execFileSync("git", ["-C", amb, "fast-import", "--quiet"], { input: stream });
+    const ids = git(amb, "rev-list", "main").split("\n");
+    const seen = new Map<string, string>();
+    const prefix = ids.map((id) => id.slice(0, 4)).find((p) => seen.has(p) || !seen.set(p, p));
+    expect(prefix).toBeDefined();
+    const e = await failure(locateVersion(amb, choice("pinned", prefix, pin(prefix))));
+    expect(e.message).toBe(
+      `TYPE in /apps/a.env line 3 pins gitea:${prefix}, but ${prefix} is neither a tag nor a unique commit id in ${amb} (the repository has no tags)`,
+    );
+  });
+
   it("a pin from --set names no file", async () => {
     const e = await failure(locateVersion(repo, choice("pinned", "3.0.0", pin("3.0.0", true))));
     expect(e.message).toMatch(/^--set TYPE pins gitea:3\.0\.0, but 3\.0\.0 is not a tag/);
