@@ -1,13 +1,14 @@
 // The kernel lock as lockFd maps it: flock(1)'s exit status to locked / busy / aborted or a
 // ToolError (through the `exec` seam, so every outcome is reachable), and the same against the real
 // kernel on a scratch lock file (flock(1) is part of util-linux, always installed here).
-import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ToolError } from "../../../src/errors.js";
 import type { RunOptions, RunResult } from "../../../src/exec.js";
-import { closeLockFile, lockFd, openLockFile } from "../../../src/lease/flock.js";
+import { closeLockFile, lockFd, lockFileId, openLockFile } from "../../../src/lease/flock.js";
 import { lockFile } from "../../../src/lease/rundir.js";
 
 type Call = { file: string; args: readonly string[]; opts: RunOptions };
@@ -140,5 +141,33 @@ describe("lockFd against the kernel", () => {
     mkdirSync(path.join(d, "lease.lock"), { recursive: true });
     expect(() => openLockFile(d)).toThrow(ToolError);
     expect(() => openLockFile(d)).toThrow(`cannot open the lease lock ${lockFile(d)}: not a regular file`);
+  });
+  it.skipIf(process.getuid?.() !== 0)(
+    "a run dir where lease.lock cannot be created (runs as root): a ToolError with the creation's own error",
+    () => {
+      // Not the ENOENT of opening a file that is not there: the EPERM of creating it (an immutable
+      // directory refuses even root; a read-only file system refuses alike with EROFS).
+      const d = makeRunDir(path.join(dir, "immutable"));
+      execFileSync("chattr", ["+i", d]);
+      try {
+        expect(() => openLockFile(d)).toThrow(
+          `cannot open the lease lock ${lockFile(d)}: EPERM: operation not permitted, open '${lockFile(d)}'`,
+        );
+      } finally {
+        execFileSync("chattr", ["-i", d]);
+      }
+    },
+  );
+
+  it("lockFileId: the lock file's device and inode; undefined when missing or not a regular file", () => {
+    const d = makeRunDir(path.join(dir, "ids"));
+    expect(lockFileId(d)).toBeUndefined();
+    closeLockFile(openLockFile(d));
+    const st = statSync(lockFile(d));
+    expect(lockFileId(d)).toEqual({ dev: st.dev, ino: st.ino });
+    const link = makeRunDir(path.join(dir, "ids-link"));
+    writeFileSync(path.join(link, "target"), "");
+    symlinkSync("target", lockFile(link));
+    expect(lockFileId(link)).toBeUndefined();
   });
 });

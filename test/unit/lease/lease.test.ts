@@ -3,16 +3,32 @@
 // instead), waits up to waitMs when asked, publishes exclusive.json naming this process while it
 // holds the lock, and release() (idempotent) drops both; listLeases lists held records, oldest
 // first, with expiresAt for acquired leases only.
-import { existsSync, readFileSync } from "node:fs";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listLeases, tryExclusive } from "../../../src/lease/lease.js";
 import { identify } from "../../../src/lease/proc.js";
-import { exclusiveFile, leaseFile } from "../../../src/lease/rundir.js";
+import { exclusiveFile, leaseFile, lockFile } from "../../../src/lease/rundir.js";
 import { startRunLease } from "../../../src/lease/run-lease.js";
-import { free, Holders, later, makeRunDir, removeRunDirs } from "../../support/lease-fixture.js";
+import { asRoot, foreignProc, removeCaller, runCaller } from "../../support/lease-child.js";
+import {
+  captureLog,
+  free,
+  Holders,
+  later,
+  makeRunDir,
+  openFdsOn,
+  removeRunDirs,
+} from "../../support/lease-fixture.js";
 
 const holders = new Holders();
-afterEach(() => holders.closeAll());
+let log: ReturnType<typeof captureLog>;
+beforeEach(() => {
+  log = captureLog();
+});
+afterEach(() => {
+  log.stop();
+  holders.closeAll();
+});
 
 const record = (id: string, since: string, kind: "run" | "acquired" = "run") => ({
   v: 1,
@@ -27,6 +43,7 @@ const record = (id: string, since: string, kind: "run" | "acquired" = "run") => 
 });
 
 afterAll(removeRunDirs);
+afterAll(removeCaller);
 
 describe("tryExclusive", () => {
   it("free: the lock, and exclusive.json naming this process, until release (idempotent)", async () => {
@@ -73,6 +90,43 @@ describe("tryExclusive", () => {
     expect(r.ok).toBe(true);
     if (r.ok) await r.lock.release();
   });
+});
+
+// exclusive.json only says who holds the lock: when it cannot be written the prune still gets the
+// lock, with a warning, and nothing of the attempt is left behind.
+describe("tryExclusive without its record", () => {
+  it("exclusive.json cannot be published (a directory is in its place): the lock all the same, a warning, no temp file", async () => {
+    const rd = makeRunDir();
+    mkdirSync(exclusiveFile(rd));
+    const r = await tryExclusive(rd);
+    expect(r.ok).toBe(true);
+    expect(await free(rd, "shared")).toBe(false);
+    expect(readdirSync(rd).sort()).toEqual(["exclusive.json", "lease.lock"]);
+    expect(log.events.filter((e) => e.level === 40).map((e) => e.msg)).toEqual([
+      "could not write the prune's lock record",
+    ]);
+    if (r.ok) await r.lock.release();
+    expect(await free(rd, "exclusive")).toBe(true);
+    expect(openFdsOn(lockFile(rd))).toBe(0);
+  });
+
+  it.skipIf(!asRoot)(
+    "a /proc that does not show this process (runs as root): the lock, no record",
+    async () => {
+      // The code under test in a child whose /proc belongs to another PID namespace
+      // (test/support/lease-child.ts); it lists the run dir while it holds the lock.
+      const rd = makeRunDir();
+      const ns = await foreignProc();
+      try {
+        expect(await runCaller(ns.prefix, "exclusive", { runDir: rd })).toEqual({
+          ok: { ok: true, files: ["lease.lock"] },
+        });
+      } finally {
+        ns.stop();
+      }
+    },
+    30_000,
+  );
 });
 
 describe("listLeases", () => {

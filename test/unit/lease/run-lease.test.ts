@@ -3,14 +3,17 @@
 // (kind "run", the command as described, since now, no expiry), both until release(); release is
 // idempotent (a second call must not close descriptors the numbers of which were reused since);
 // a prune outlasting waitMs is a LeaseTimeoutError naming `imagekeeper run`; an abort takes nothing.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LeaseTimeoutError } from "../../../src/errors.js";
+import { LeaseTimeoutError, ToolError } from "../../../src/errors.js";
 import { listLeases } from "../../../src/lease/lease.js";
 import { readLeaseFile } from "../../../src/lease/metadata.js";
 import { identify } from "../../../src/lease/proc.js";
 import { leaseFile, lockFile } from "../../../src/lease/rundir.js";
 import { startRunLease } from "../../../src/lease/run-lease.js";
+import { asRoot, foreignProc, removeCaller, runCaller } from "../../support/lease-child.js";
 import {
   captureLog,
   free,
@@ -32,6 +35,7 @@ afterEach(() => {
 });
 
 afterAll(removeRunDirs);
+afterAll(removeCaller);
 
 describe("startRunLease", () => {
   it("holds lease.lock shared and a record naming this process, until release", async () => {
@@ -126,5 +130,47 @@ describe("startRunLease", () => {
     expect(await startRunLease(rd, { command: ["true"], waitMs: 1000, signal: ac.signal })).toBeUndefined();
     expect(readdirSync(rd)).toEqual(["lease.lock"]);
     expect(await free(rd, "exclusive")).toBe(true);
+  });
+});
+
+// Failures after the lock is taken, which no process of the test runner's own meets on its own.
+describe.skipIf(!asRoot)("startRunLease when the record cannot be written (runs as root)", () => {
+  it("a /proc that does not show this process: a ToolError, no record, the lock dropped", async () => {
+    // The code under test in a child whose /proc belongs to another PID namespace
+    // (test/support/lease-child.ts); it lists the run dir only when it got a lease.
+    const rd = makeRunDir();
+    const ns = await foreignProc();
+    try {
+      expect(await runCaller(ns.prefix, "run-lease", { runDir: rd })).toEqual({
+        error: { name: "ToolError", message: "cannot read /proc/self/stat" },
+      });
+    } finally {
+      ns.stop();
+    }
+    expect(readdirSync(rd)).toEqual(["lease.lock"]);
+    expect(await free(rd, "exclusive")).toBe(true);
+  }, 30_000);
+
+  it("a record that cannot be published: that ToolError, both descriptors closed", async () => {
+    // The run dir turns immutable (chattr +i) while the record is being prepared, at its flock:
+    // the rename into place is refused. The lease's flock is the first exec, the record's the second.
+    const rd = makeRunDir();
+    log.when(/^exec$/, () => log.when(/^exec$/, () => execFileSync("chattr", ["+i", rd])));
+    try {
+      const e = await startRunLease(rd, { command: ["true"], waitMs: 0 }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ToolError);
+      const tmp = readdirSync(rd).filter((f) => f !== "lease.lock");
+      expect(tmp).toEqual([
+        expect.stringMatching(/^\.lease\.run-[0-9a-f]{12}\.json\.\d+\.[0-9a-f]{8}\.tmp$/),
+      ]);
+      const file = path.join(rd, tmp[0]!.slice(1).replace(/\.\d+\.[0-9a-f]{8}\.tmp$/, ""));
+      expect((e as ToolError).message).toBe(
+        `cannot publish the lease record ${file}: EPERM: operation not permitted, rename '${path.join(rd, tmp[0]!)}' -> '${file}'`,
+      );
+      expect(openFdsOn(lockFile(rd))).toBe(0);
+      expect(openFdsOn(path.join(rd, tmp[0]!))).toBe(0);
+    } finally {
+      execFileSync("chattr", ["-i", rd]);
+    }
   });
 });

@@ -85,6 +85,16 @@ describe("takeSharedLock", () => {
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 
+  it("waitMs 0 is one try: a prune that ends right after it is still a timeout", async () => {
+    const rd = makeRunDir();
+    const prune = await holders.lock(rd, "exclusive");
+    log.when(/is in progress/, () => holders.close(prune)); // before any second try
+    const e = await timeoutOf(takeSharedLock(rd, { waitMs: 0, what: "imagekeeper run" }));
+    expect(e.message).toBe(`imagekeeper run: a prune still held the lease lock in ${rd} after 0ms`);
+    expect(await free(rd, "exclusive")).toBe(true);
+    expect(openFdsOn(lockFile(rd))).toBe(0);
+  });
+
   it("a stale (unheld) prune record names nobody", async () => {
     const rd = makeRunDir();
     await holders.lock(rd, "exclusive");

@@ -1,0 +1,52 @@
+// A lease operation run in a child process (bundled by lease-child.ts), so that a unit test can run
+// the code under test as a caller the kernel treats differently from the test runner: without
+// CAP_KILL, inside a PID namespace, or with a /proc that does not show it. Prints one JSON line:
+// { ok: result } or { error: { name, message, hint } }.
+//   node lease-caller.mjs stop '{"pid":1,"files":{…}}' | start | run-lease '{"runDir":…}' | exclusive '{"runDir":…}'
+import { readdirSync } from "node:fs";
+import { ToolError } from "../../src/errors.js";
+import { type HolderFiles, startHolder, stopHolder } from "../../src/lease/holder.js";
+import { tryExclusive } from "../../src/lease/lease.js";
+import { identify } from "../../src/lease/proc.js";
+import { startRunLease } from "../../src/lease/run-lease.js";
+
+const [mode, json = "{}"] = process.argv.slice(2);
+const args = JSON.parse(json) as { pid?: number; files?: HolderFiles; runDir?: string };
+
+async function main(): Promise<unknown> {
+  switch (mode) {
+    case "stop":
+      return stopHolder(identify(args.pid!)!, args.files!);
+    case "start":
+      return startHolder([], 1000);
+    case "run-lease": {
+      const lease = await startRunLease(args.runDir!, { command: ["true"], waitMs: 0 });
+      const files = readdirSync(args.runDir!).sort();
+      lease?.release();
+      return files;
+    }
+    case "exclusive": {
+      const r = await tryExclusive(args.runDir!);
+      const files = readdirSync(args.runDir!).sort();
+      if (r.ok) await r.lock.release();
+      return { ok: r.ok, files };
+    }
+    default:
+      throw new Error(`unknown mode ${mode}`);
+  }
+}
+
+try {
+  console.log(JSON.stringify({ ok: await main() }));
+} catch (e) {
+  const err = e as Error;
+  console.log(
+    JSON.stringify({
+      error: {
+        name: err.constructor.name,
+        message: err.message,
+        hint: e instanceof ToolError ? e.hint : undefined,
+      },
+    }),
+  );
+}
