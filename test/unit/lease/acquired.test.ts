@@ -134,9 +134,11 @@ describe("acquireLease", () => {
 
   it("ends by itself when the TTL runs out; release then says expired and removes the record", async () => {
     const rd = makeRunDir();
-    const a = (await acquire(rd, "short", 150))!;
+    // Long enough that the first check comes before the end on a loaded host (a Stryker dry run
+    // at load 8 saw 150 ms run out first); the wait for the end is not timed.
+    const a = (await acquire(rd, "short", 2000))!;
     expect(await free(rd, "exclusive")).toBe(false);
-    await until("the holder's end", async () => !(await readLeaseFile(rd, "short"))!.held);
+    await until("the holder's end", async () => !(await readLeaseFile(rd, "short"))!.held, 15_000);
     expect(await free(rd, "exclusive")).toBe(true);
     expect(alive(a.pid)).toBe(false);
     expect(await releaseLease(rd, "short")).toBe("expired");
