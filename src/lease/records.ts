@@ -12,6 +12,7 @@ import {
   constants,
   fchmodSync,
   fstatSync,
+  lstatSync,
   openSync,
   readFileSync,
   renameSync,
@@ -65,18 +66,24 @@ export async function prepareRecord(file: string): Promise<Prepared> {
   }
 }
 
+function ownerOf(file: string): number | undefined {
+  return lstatSync(file, { throwIfNoEntry: false })?.uid;
+}
+
 /** Fill the prepared file and move it into place (atomically: readers see it whole or not at all). */
 export function publishRecord(p: Prepared, file: string, data: unknown): Held {
   writeSync(p.fd, `${JSON.stringify(data)}\n`, 0);
   try {
     renameSync(p.tmp, file);
   } catch (e) {
-    // The run dir is sticky: a file of another user's cannot be replaced (EPERM).
+    // The run dir is sticky: a file of another user's cannot be replaced (EPERM). An immutable
+    // or append-only run dir gives EPERM too, so the owner is checked before saying so.
     const dir = path.dirname(file);
+    const owner = (e as NodeJS.ErrnoException).code === "EPERM" ? ownerOf(file) : undefined;
     throw new ToolError(`cannot publish the lease record ${file}: ${(e as Error).message}`, {
       hint:
-        (e as NodeJS.ErrnoException).code === "EPERM"
-          ? `${file} belongs to another user: choose another lease id (ids are per user in a sticky run dir).`
+        owner !== undefined && owner !== process.getuid?.()
+          ? `${file} belongs to another user (uid ${owner}): choose another lease id (ids are per user in a sticky run dir).`
           : accessHint(dir),
       cause: e,
     });

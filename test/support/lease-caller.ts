@@ -2,16 +2,17 @@
 // the code under test as a caller the kernel treats differently from the test runner: without
 // CAP_KILL, inside a PID namespace, or with a /proc that does not show it. Prints one JSON line:
 // { ok: result } or { error: { name, message, hint } }.
-//   node lease-caller.mjs stop '{"pid":1,"files":{…}}' | start | run-lease '{"runDir":…}' | exclusive '{"runDir":…}'
+//   node lease-caller.mjs stop '{"pid":1,"files":{…}}' | start | run-lease '{"runDir":…}' | exclusive '{"runDir":…}' | publish '{"file":…}'
 import { readdirSync } from "node:fs";
 import { ToolError } from "../../src/errors.js";
 import { type HolderFiles, startHolder, stopHolder } from "../../src/lease/holder.js";
 import { tryExclusive } from "../../src/lease/lease.js";
 import { identify } from "../../src/lease/proc.js";
+import { discardPrepared, prepareRecord, publishRecord, releaseHeld } from "../../src/lease/records.js";
 import { startRunLease } from "../../src/lease/run-lease.js";
 
 const [mode, json = "{}"] = process.argv.slice(2);
-const args = JSON.parse(json) as { pid?: number; files?: HolderFiles; runDir?: string };
+const args = JSON.parse(json) as { pid?: number; files?: HolderFiles; runDir?: string; file?: string };
 
 async function main(): Promise<unknown> {
   switch (mode) {
@@ -30,6 +31,17 @@ async function main(): Promise<unknown> {
       const files = readdirSync(args.runDir!).sort();
       if (r.ok) await r.lock.release();
       return { ok: r.ok, files };
+    }
+    case "publish": {
+      // As the callers in src/lease do: a record that cannot be published is discarded.
+      const p = await prepareRecord(args.file!);
+      try {
+        releaseHeld(publishRecord(p, args.file!, { by: "caller" }));
+      } catch (e) {
+        discardPrepared(p);
+        throw e;
+      }
+      return "published";
     }
     default:
       throw new Error(`unknown mode ${mode}`);

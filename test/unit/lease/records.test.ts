@@ -2,7 +2,9 @@
 // files): a prepared record is locked before it is visible, a published one reads as held until its
 // descriptor closes, a release removes only its own inode, and what is no record (missing, a
 // symlink, a hard link, a directory) reads as undefined.
+import { execFileSync } from "node:child_process";
 import {
+  chmodSync,
   closeSync,
   existsSync,
   linkSync,
@@ -15,7 +17,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ToolError } from "../../../src/errors.js";
 import {
   discardPrepared,
@@ -25,6 +27,7 @@ import {
   releaseHeld,
   unlinkIfSame,
 } from "../../../src/lease/records.js";
+import { asRoot, removeCaller, runCaller } from "../../support/lease-child.js";
 
 const dir = () => mkdtempSync(path.join(tmpdir(), "ik-records-"));
 
@@ -137,5 +140,68 @@ describe("lease records", () => {
     expect(e.message).toMatch(new RegExp(`^cannot publish the lease record ${file}: `));
     expect(e.hint).toMatch(/must both be in the group that owns/);
     expect(readdirSync(d)).toEqual(["lease.a.json"]);
+  });
+});
+
+// Why a rename into the run dir was refused (EPERM): another user's record at that name in the
+// sticky run dir, or a run dir that refuses everyone (immutable). Each gets its own hint. Both need
+// root: to start a caller as another user (setpriv), and to make a directory immutable (chattr).
+describe.skipIf(!asRoot)("lease records: a refused publish says why (runs as root)", () => {
+  afterAll(() => removeCaller());
+
+  it("another user's record at the name, in a sticky dir: choose another id, naming its uid", async () => {
+    const d = dir();
+    chmodSync(d, 0o1777);
+    const file = path.join(d, "lease.job-1.json");
+    writeFileSync(file, "{}\n"); // root's
+    // CAP_DAC_READ_SEARCH only to read the bundled caller; replacing a file in a sticky dir needs
+    // CAP_FOWNER, which it does not have.
+    const r = await runCaller(
+      [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all,+dac_read_search",
+        "--ambient-caps=+dac_read_search",
+      ],
+      "publish",
+      { file },
+    );
+    if (!("error" in r)) throw new Error(`published: ${JSON.stringify(r)}`);
+    expect(r.error.name).toBe("ToolError");
+    expect(r.error.message).toMatch(
+      new RegExp(`^cannot publish the lease record ${file}: EPERM: operation not permitted, rename '`),
+    );
+    expect(r.error.hint).toBe(
+      `${file} belongs to another user (uid 0): choose another lease id (ids are per user in a sticky run dir).`,
+    );
+    expect(readdirSync(d)).toEqual(["lease.job-1.json"]);
+  });
+
+  it("an immutable run dir: the access hint, not another user's record", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.job-1.json");
+    const p = await prepareRecord(file);
+    execFileSync("chattr", ["+i", d]);
+    try {
+      const e = (() => {
+        try {
+          publishRecord(p, file, { by: "test" });
+        } catch (x) {
+          return x as ToolError;
+        }
+      })()!;
+      expect(e).toBeInstanceOf(ToolError);
+      expect(e.message).toBe(
+        `cannot publish the lease record ${file}: EPERM: operation not permitted, rename '${p.tmp}' -> '${file}'`,
+      );
+      expect(e.hint).toBe(
+        `The runner and the prune service must both be in the group that owns ${d} (mode 3770); see docs/leases.md.`,
+      );
+    } finally {
+      execFileSync("chattr", ["-i", d]);
+      discardPrepared(p);
+    }
   });
 });
