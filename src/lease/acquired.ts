@@ -100,6 +100,7 @@ function holderFiles(runDir: string, f: LeaseFile): HolderFiles {
   // No lock file: nothing can prove to hold it, and nothing is signalled.
   return {
     record: { dev: f.dev, ino: f.ino, uid: f.uid },
+    // Stryker disable next-line UnaryOperator: no file has dev -1 or ino -1; flipping one sign leaves the other, matching nothing
     lock: lock ?? { dev: -1, ino: -1 },
   };
 }

@@ -4,17 +4,33 @@
 // the old one stopped), the TTL ending a lease by itself, release's outcomes (released, not-found,
 // expired) and each error a user reads: an id held by a run or by an unreadable record, a record
 // naming a process that is gone or that does not prove to be the holder, a record that cannot be
-// published. (A holder stopped while the record stays held is not here: release polls for 2 s
-// before it says so, 100 flock runs, too slow for a unit test.)
+// published.
+// Also pinned (mutation testing, issue 12): a holder stopped while another descriptor keeps its
+// record held (release polls 100 times, 20 ms apart, and says so after that 2 s grace, or releases
+// once the record is free within it), the warnings when a renewal cannot stop the previous holder
+// or a failed publish cannot stop its own new one, a holder hidden from us that ended just as we
+// tried to stop it, and a renewal that replaced the record meanwhile (its record is left alone).
+// The last three need stopHolder to fail or race at one exact point, which no real process can be
+// made to do on cue: holder.js is passed through unchanged except where a test sets `stopFault`.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { InputError, LeaseTimeoutError, ToolError } from "../../../src/errors.js";
 import { acquireLease, releaseLease } from "../../../src/lease/acquired.js";
+import { startHolder, type stopHolder } from "../../../src/lease/holder.js";
 import { listLeases } from "../../../src/lease/lease.js";
 import { readLeaseFile } from "../../../src/lease/metadata.js";
 import { identify, isAlive } from "../../../src/lease/proc.js";
 import { leaseFile, lockFile } from "../../../src/lease/rundir.js";
+import { setLogWriter } from "../../../src/log.js";
 import {
   captureLog,
   free,
@@ -24,6 +40,23 @@ import {
   removeRunDirs,
 } from "../../support/lease-fixture.js";
 
+type StopHolder = typeof stopHolder;
+/** When set, the next stopHolder call runs this instead (given the real one), then it is unset. */
+const stopFault = vi.hoisted(() => ({
+  once: undefined as ((real: StopHolder, ...a: Parameters<StopHolder>) => ReturnType<StopHolder>) | undefined,
+}));
+vi.mock("../../../src/lease/holder.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../../src/lease/holder.js")>();
+  return {
+    ...real,
+    stopHolder: (...a: Parameters<StopHolder>) => {
+      const f = stopFault.once;
+      stopFault.once = undefined;
+      return f ? f(real.stopHolder, ...a) : real.stopHolder(...a);
+    },
+  };
+});
+
 const holders = new Holders();
 const pids: number[] = [];
 let log: ReturnType<typeof captureLog>;
@@ -31,6 +64,8 @@ beforeEach(() => {
   log = captureLog();
 });
 afterEach(() => {
+  stopFault.once = undefined;
+  vi.restoreAllMocks();
   log.stop();
   holders.closeAll();
   for (const pid of pids.splice(0)) {
@@ -90,6 +125,58 @@ const runRecord = (id: string, pid: number) => ({
 });
 
 afterAll(removeRunDirs);
+
+/** The log as parsed JSON objects (fields and all), from now until the test ends. */
+function logObjects(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  setLogWriter((text) => {
+    for (const line of text.split("\n").filter(Boolean))
+      out.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  return out;
+}
+const warnings = (objs: Record<string, unknown>[]) =>
+  objs.filter((o) => o.level === 40).map(({ pid, id, err, msg }) => ({ pid, id, err, msg }));
+
+/** No process has this pid (above any pid_max): /proc shows nothing for it. */
+const NO_PID = 99_999_999;
+const acquiredRecord = (id: string, who: { pid: number; startTime: number; bootId: string }) => ({
+  ...runRecord(id, who.pid),
+  kind: "acquired",
+  startTime: who.startTime,
+  bootId: who.bootId,
+  expiresAt: "2026-01-01T01:00:00.000Z",
+});
+
+/**
+ * A real holder (a sleep with lease.lock and the record as its fds 3 and 4, as acquire starts
+ * one) of a record this process keeps open too: stopping the holder leaves the record held until
+ * the test closes its own descriptor (`recordFd`).
+ */
+async function holderWithSecondDescriptor(rd: string, id: string) {
+  const lock = await holders.lock(rd, "shared");
+  const held = await heldRecord(rd, id, {});
+  const h = await startHolder([lock, held.fd], 60_000);
+  pids.push(h.pid);
+  holders.close(lock);
+  ftruncateSync(held.fd, 0);
+  writeSync(held.fd, `${JSON.stringify(acquiredRecord(id, h))}\n`, 0);
+  return { pid: h.pid, recordFd: held.fd };
+}
+
+/** Every timer release's poll sets (20 ms); `onFirst` runs when the first is set. */
+function pollSleeps(onFirst?: () => void): number[] {
+  const real = globalThis.setTimeout;
+  const sleeps: number[] = [];
+  vi.spyOn(globalThis, "setTimeout").mockImplementation(((f: () => void, ms?: number) => {
+    if (ms === 20) {
+      sleeps.push(ms);
+      if (sleeps.length === 1) onFirst?.();
+    }
+    return real(f, ms);
+  }) as typeof setTimeout);
+  return sleeps;
+}
 
 describe("acquireLease", () => {
   it("hands lease.lock and the record to a sleep holder for the TTL; the CLI keeps nothing open", async () => {
@@ -227,6 +314,51 @@ describe("acquireLease", () => {
     expect(await free(rd, "exclusive")).toBe(true);
     expect(readdirSync(rd).sort()).toEqual(["lease.job-1.json", "lease.lock"]);
   });
+
+  it("renewal when the previous holder cannot be stopped: renewed anyway, and a warning says so", async () => {
+    const rd = makeRunDir();
+    const stranger = spawn("sleep", ["30"], { stdio: "ignore" });
+    pids.push(stranger.pid!);
+    await until("the stranger's start", () => identify(stranger.pid!) !== undefined);
+    await heldRecord(rd, "job-1", acquiredRecord("job-1", identify(stranger.pid!)!));
+    const objs = logObjects();
+    const b = (await acquire(rd, "job-1"))!;
+    expect(b.renewed).toBe(true);
+    expect(warnings(objs)).toEqual([
+      {
+        id: "job-1",
+        pid: stranger.pid,
+        err: `not signalling pid ${stranger.pid}: pid ${stranger.pid} does not hold the lease record open`,
+        msg: "renewed, but the previous holder could not be stopped; it ends at its own TTL",
+      },
+    ]);
+    expect(alive(stranger.pid!)).toBe(true);
+    expect((await readLeaseFile(rd, "job-1"))?.held).toBe(true);
+  });
+
+  it("a record that cannot be published, and its new holder cannot be stopped: the publish error, and a warning", async () => {
+    const rd = makeRunDir();
+    mkdirSync(leaseFile(rd, "job-1"));
+    writeFileSync(`${leaseFile(rd, "job-1")}/x`, "");
+    stopFault.once = () => Promise.reject(new Error("no such luck"));
+    const objs = logObjects();
+    const e = await errorOf(acquire(rd, "job-1"));
+    expect(e.message).toMatch(/^cannot publish the lease record /);
+    const w = warnings(objs);
+    expect(w).toEqual([
+      {
+        id: undefined,
+        pid: expect.any(Number),
+        err: "no such luck",
+        msg: "could not stop the new holder; it ends at its TTL",
+      },
+    ]);
+    // The holder named there is ours, and lives on (until its TTL).
+    const pid = w[0]!.pid as number;
+    pids.push(pid);
+    expect(pid).not.toBe(process.pid);
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("sleep\u000060.000\u0000");
+  });
 });
 
 describe("releaseLease", () => {
@@ -299,5 +431,67 @@ describe("releaseLease", () => {
     );
     expect(alive(who.pid)).toBe(true);
     expect(existsSync(leaseFile(rd, "job-1"))).toBe(true);
+  });
+
+  it("a stopped holder whose record another descriptor keeps held: released once that one closes", async () => {
+    const rd = makeRunDir();
+    const h = await holderWithSecondDescriptor(rd, "job-1");
+    // Closed while release waits between two polls (after the first found the record held).
+    const sleeps = pollSleeps(() => holders.close(h.recordFd));
+    expect(await releaseLease(rd, "job-1")).toBe("released");
+    expect(sleeps).toEqual([20]);
+    expect(alive(h.pid)).toBe(false);
+    expect(existsSync(leaseFile(rd, "job-1"))).toBe(false);
+  });
+
+  it("a stopped holder whose record stays held: 100 polls 20 ms apart (2 s), then the error; the record kept", async () => {
+    const rd = makeRunDir();
+    const h = await holderWithSecondDescriptor(rd, "job-1");
+    const sleeps = pollSleeps();
+    const e = await errorOf(releaseLease(rd, "job-1"));
+    expect(e).toBeInstanceOf(ToolError);
+    expect(e.message).toBe(`lease job-1 is still held after stopping its holder pid ${h.pid}`);
+    expect(e.hint).toBe(RELEASE_HINT);
+    expect(sleeps.length).toBe(100);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(2000);
+    expect(alive(h.pid)).toBe(false);
+    expect(existsSync(leaseFile(rd, "job-1"))).toBe(true);
+  }, 30_000);
+
+  it("a holder hidden from us that ended as we tried to stop it: released (the kernel says it is free)", async () => {
+    const rd = makeRunDir();
+    const rec = await heldRecord(
+      rd,
+      "job-1",
+      acquiredRecord("job-1", { pid: NO_PID, startTime: 1, bootId: "b" }),
+    );
+    // It ends (its record's lock goes) just before stopHolder looks for it, and finds nothing.
+    stopFault.once = (real, ...a) => {
+      holders.close(rec.fd);
+      return real(...a);
+    };
+    expect(await releaseLease(rd, "job-1")).toBe("released");
+    expect(existsSync(leaseFile(rd, "job-1"))).toBe(false);
+    // Still held when stopHolder cannot find it: its error.
+    await heldRecord(rd, "job-2", acquiredRecord("job-2", { pid: NO_PID, startTime: 1, bootId: "b" }));
+    const e = await errorOf(releaseLease(rd, "job-2"));
+    expect(e.message).toBe(
+      `not signalling pid ${NO_PID}: pid ${NO_PID} is not visible in /proc to this user`,
+    );
+    expect(existsSync(leaseFile(rd, "job-2"))).toBe(true);
+  });
+
+  it("a renewal that replaced the record while release stopped the old holder: released, the new record left alone", async () => {
+    const rd = makeRunDir();
+    await heldRecord(rd, "job-1", acquiredRecord("job-1", { pid: NO_PID, startTime: 1, bootId: "b" }));
+    const renewed = acquiredRecord("job-1", { pid: 4242, startTime: 2, bootId: "b" });
+    // The old holder is gone from /proc (so nothing is signalled); a renewal has published anew.
+    stopFault.once = async (real, ...a) => {
+      await heldRecord(rd, "job-1", renewed);
+      return real(...a);
+    };
+    expect(await releaseLease(rd, "job-1")).toBe("released");
+    expect(JSON.parse(readFileSync(leaseFile(rd, "job-1"), "utf8"))).toEqual(renewed);
+    expect((await readLeaseFile(rd, "job-1"))?.held).toBe(true);
   });
 });

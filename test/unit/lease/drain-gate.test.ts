@@ -6,7 +6,11 @@
 //   - callerHoldsLease: only a well-formed id whose record is held;
 //   - the gate: no lock at all while no drain is announced; behind a drain, drain.lock shared for at
 //     most waitMs, then in (passed) or ahead of it (passed: false); abort; leave() idempotent.
-import { readdirSync, writeFileSync } from "node:fs";
+// Also pinned (mutation testing, issue 12): a tie between two drains' `since` (the first listed
+// stays), a run dir that does not exist yet (no drain, nothing created), the drain lock's error
+// text, a pre-aborted wait with waitMs 0, waitMs 0 never trying the lock a second time, and a
+// failing flock closing the gate's descriptor.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -17,6 +21,7 @@ import {
   LEASE_ENV,
   liveDrainRecord,
 } from "../../../src/lease/drain.js";
+import { ToolError } from "../../../src/errors.js";
 import { leaseFile } from "../../../src/lease/rundir.js";
 import { startRunLease } from "../../../src/lease/run-lease.js";
 import {
@@ -83,6 +88,16 @@ describe("liveDrainRecord", () => {
     await holders.record(drainRecordFile(rd, 1), rec(1, s1!));
     await holders.record(drainRecordFile(rd, 2), rec(2, s2!));
     expect((await liveDrainRecord(rd))?.since).toBe("2026-01-01T00:00:01.000Z");
+  });
+
+  it("a tie in `since`: the first one listed stays (a later one must be strictly older)", async () => {
+    const rd = makeRunDir();
+    const same = "2026-01-01T00:00:01.000Z";
+    await holders.record(drainRecordFile(rd, 1), rec(1, same));
+    await holders.record(drainRecordFile(rd, 2), rec(2, same));
+    // The directory's own order, as the run dir is read (it differs between filesystems).
+    const first = readdirSync(rd).find((n) => /^drain\.[12]\.json$/.test(n));
+    expect((await liveDrainRecord(rd))?.pid).toBe(first === "drain.1.json" ? 1 : 2);
   });
 
   it("a held one is returned whole", async () => {
@@ -155,6 +170,42 @@ describe("enterGate", () => {
     expect(readdirSync(rd)).toEqual([]);
   });
 
+  it("a run dir that does not exist yet: through at once, nothing created", async () => {
+    const rd = path.join(makeRunDir(), "not-yet");
+    const g = await enterGate(rd, { waitMs: 1000, what: "imagekeeper run" });
+    expect(g).toMatchObject({ waitedMs: 0, passed: true });
+    g!.leave();
+    expect(existsSync(rd)).toBe(false);
+  });
+
+  it("a drain announced but drain.lock not a file: the error names the drain lock, nothing held", async () => {
+    const rd = makeRunDir();
+    await holders.record(drainRecordFile(rd, OTHER), rec(OTHER, "2026-01-01T00:00:00.000Z"));
+    mkdirSync(drainLockFile(rd));
+    const e = await enterGate(rd, { waitMs: 1000, what: "x" }).then(
+      () => undefined,
+      (x: unknown) => x as ToolError,
+    );
+    expect(e).toBeInstanceOf(ToolError);
+    expect(e!.message).toBe(`cannot open the drain lock ${rd}/drain.lock: not a regular file`);
+    expect(e!.hint).toBe(
+      `The runner and the prune service must both be in the group that owns ${rd} (mode 3770); see docs/leases.md.`,
+    );
+  });
+
+  it("flock failing while at the gate: the error, and the gate's descriptor closed", async () => {
+    const rd = makeRunDir();
+    await otherDrain(rd);
+    const path0 = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      await expect(enterGate(rd, { waitMs: 1000, what: "x" })).rejects.toThrow(/^could not run flock: /);
+    } finally {
+      process.env.PATH = path0;
+    }
+    expect(openFdsOn(drainLockFile(rd))).toBe(1); // the other drain's
+  });
+
   it("a stale record: through at once, the record removed, drain.lock held shared until leave()", async () => {
     const rd = makeRunDir();
     const h = await holders.record(drainRecordFile(rd, OTHER), rec(OTHER, "2026-01-01T00:00:00.000Z"));
@@ -199,6 +250,17 @@ describe("enterGate", () => {
     );
   });
 
+  it("waitMs 0: ahead of it even when the drain ends right after the first try (no second try)", async () => {
+    const rd = makeRunDir();
+    const drain = await otherDrain(rd);
+    // The drain ends between the gate's first (refused) try and what would be a second one.
+    log.when(/waits behind it/, () => holders.close(drain));
+    const g = await enterGate(rd, { waitMs: 0, what: "x" });
+    expect(g).toMatchObject({ passed: false });
+    expect(openFdsOn(drainLockFile(rd))).toBe(0);
+    expect(msgs()[1]).toBe("x: the gap prune had not finished after 0ms; going ahead of it");
+  });
+
   it("behind a drain that ends within waitMs: in, with the wait counted, drain.lock shared until leave()", async () => {
     const rd = makeRunDir();
     const drain = await otherDrain(rd);
@@ -220,6 +282,10 @@ describe("enterGate", () => {
     const ac = new AbortController();
     ac.abort();
     expect(await enterGate(rd, { waitMs: 10_000, what: "x", signal: ac.signal })).toBeUndefined();
+    expect(openFdsOn(drainLockFile(rd))).toBe(1);
+    // Aborted before the first try: undefined even with no wait allowed, and nothing said.
+    expect(await enterGate(rd, { waitMs: 0, what: "x", signal: ac.signal })).toBeUndefined();
+    expect(msgs()).toEqual([]);
     expect(openFdsOn(drainLockFile(rd))).toBe(1);
     const ac2 = new AbortController();
     log.when(/waits behind it/, () => ac2.abort());

@@ -5,7 +5,11 @@
 // the timeout, abort); behind another drain: drain.lock SHARED (runs at the gate get in with it),
 // then stillNeeded ("not-needed" when room was made), then its own drain with a fresh waitMs, the
 // first bound counting from the start; releasing frees both locks and removes its records.
-import { readdirSync, readFileSync } from "node:fs";
+// Also pinned (mutation testing, issue 12): waitedMs counts from the start (never more than the
+// call took), a signal aborted before the first try, its own drain timing out behind a run at the
+// gate that took drain.lock first, and a drain record that cannot be written (said, the temp file
+// removed, the drain goes on without it).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   type DrainResult,
@@ -132,6 +136,49 @@ describe("drainAndLock", () => {
     expect(waits.map((w) => [w.for, w.leases?.map((l) => l.id)])).toEqual([["leases", [run!.id]]]);
     expect(r.waitedFor.map((l) => [l.id, l.command])).toEqual([[run!.id, "make test"]]);
     expect(r.waitedMs).toBeGreaterThanOrEqual(50);
+  });
+
+  it("waitedMs is the time the call took, counted from its start", async () => {
+    const rd = makeRunDir();
+    const run = await startRunLease(rd, { command: ["sleep"], waitMs: 0 });
+    cleanups.push(() => run!.release());
+    const t0 = performance.now();
+    const r = await drainAndLock(rd, { waitMs: 40, what: "p" });
+    const took = performance.now() - t0;
+    expect(r).toMatchObject({ ok: false, why: "timeout" });
+    expect(r.waitedMs).toBeGreaterThanOrEqual(30);
+    expect(r.waitedMs).toBeLessThanOrEqual(Math.ceil(took));
+  });
+
+  it("a signal aborted before it starts: aborted, no leases, nothing of the drain left", async () => {
+    const rd = makeRunDir();
+    const ac = new AbortController();
+    ac.abort();
+    const r = await drainAndLock(rd, { waitMs: 10_000, what: "p", signal: ac.signal });
+    expect(r).toMatchObject({ ok: false, why: "aborted", leases: [] });
+    expect(await drainFree(rd, "exclusive")).toBe(true);
+    expect(await free(rd, "exclusive")).toBe(true);
+    expect(openFdsOn(drainLockFile(rd))).toBe(0);
+    expect(readdirSync(rd).sort()).toEqual(["drain.lock", "lease.lock"]);
+  });
+
+  it("a drain record that cannot be written: said, no temp file left, the drain goes on without it", async () => {
+    const rd = makeRunDir();
+    // A directory in the record's place makes the rename fail.
+    mkdirSync(drainRecordFile(rd, process.pid));
+    writeFileSync(`${drainRecordFile(rd, process.pid)}/x`, "");
+    const r = track(await drainAndLock(rd, { waitMs: 1000, what: "p" }));
+    expect(r.ok).toBe(true);
+    expect(log.events.filter((e) => e.level === 40).map((e) => e.msg)).toEqual([
+      "could not write the drain's record",
+    ]);
+    expect(readdirSync(rd).sort()).toEqual([
+      `drain.${process.pid}.json`,
+      "drain.lock",
+      "exclusive.json",
+      "lease.lock",
+    ]);
+    expect(openFdsOn(drainRecordFile(rd, process.pid))).toBe(0);
   });
 
   it("leases outlasting waitMs: timeout, with them; nothing of the drain left held", async () => {
@@ -261,6 +308,29 @@ describe("drainAndLock", () => {
     expect(r.ok).toBe(true);
     expect(await drainFree(rd, "shared")).toBe(false);
     expect(await free(rd, "shared")).toBe(false);
+  });
+
+  it("behind another drain, still needed, then a run at the gate outlasts what is left: timeout, nothing held", async () => {
+    const rd = makeRunDir();
+    const other = await otherDrain(rd);
+    let gate: number | undefined;
+    const r = await drainAndLock(rd, {
+      waitMs: 300,
+      what: "p",
+      onWait: () => holders.close(other),
+      // A run at the gate takes drain.lock shared before this drainer converts to exclusive, and
+      // keeps it past the (fresh) 300 ms.
+      stillNeeded: async () => {
+        gate = await holders.lock(rd, "shared", drainLockFile(rd));
+        return true;
+      },
+    });
+    expect(r).toMatchObject({ ok: false, why: "timeout", leases: [] });
+    expect(r.waitedMs).toBeGreaterThanOrEqual(250);
+    expect(gate).toBeDefined();
+    expect(openFdsOn(drainLockFile(rd))).toBe(1); // the gate's
+    expect(await free(rd, "exclusive")).toBe(true);
+    expect(readdirSync(rd)).not.toContain(`drain.${process.pid}.json`);
   });
 
   it("behind another drain, its own drain gets a fresh waitMs", async () => {
