@@ -7,6 +7,8 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll, afterEach, beforeEach } from "vitest";
+import { drainLockFile, drainRecordFile } from "../../src/lease/drain.js";
 import { closeLockFile, type LockMode, lockFd, openLockFile, openRunDirLock } from "../../src/lease/flock.js";
 import { initLogger, setLogWriter, settingsFromEnv } from "../../src/log.js";
 import { type Held, prepareRecord, publishRecord, releaseHeld } from "../../src/lease/records.js";
@@ -118,4 +120,54 @@ export function captureLog(): {
     when: (re, then) => void hooks.push({ re, then }),
     stop: () => setLogWriter(undefined),
   };
+}
+
+export interface LeaseTestHooks {
+  /** Descriptors standing in for other holders: all closed after each test. */
+  holders: Holders;
+  /** Run after each test, in order (a prune lock or run lease a test took). */
+  cleanups: (() => unknown)[];
+  /** The current test's log capture (a fresh one per test). */
+  log: ReturnType<typeof captureLog>;
+}
+
+/**
+ * The hooks every lease test file sets up: a log capture per test; after each, the cleanups run
+ * and the holders' descriptors close; after the file, its run dirs are removed. Call it once, at
+ * the top of the file.
+ */
+export function leaseTestHooks(): LeaseTestHooks {
+  const t = { holders: new Holders(), cleanups: [] } as unknown as LeaseTestHooks;
+  beforeEach(() => {
+    t.log = captureLog();
+  });
+  afterEach(async () => {
+    t.log.stop();
+    for (const c of t.cleanups.splice(0)) await c();
+    t.holders.closeAll();
+  });
+  afterAll(removeRunDirs);
+  return t;
+}
+
+/** A drainer's pid in a drain record a test holds (not this process, so never signalled). */
+export const OTHER_DRAINER = 999_999;
+
+/** A well-formed drain record (src/lease/drain.ts DrainRecord). */
+export const drainRec = (pid: number, since: string, what = "gap prune") => ({
+  v: 1,
+  pid,
+  startTime: 5,
+  bootId: "boot",
+  since,
+  what,
+});
+
+/** Is drain.lock free for `mode` (the drain lock rather than lease.lock)? */
+export const drainFree = (rd: string, mode: "shared" | "exclusive") => free(rd, mode, drainLockFile(rd));
+
+/** Another drainer under way: its record held, drain.lock held exclusively (by `holders`). */
+export async function otherDrain(holders: Holders, rd: string, since = "2026-01-01T00:00:00.000Z") {
+  await holders.record(drainRecordFile(rd, OTHER_DRAINER), drainRec(OTHER_DRAINER, since, "the other"));
+  return holders.lock(rd, "exclusive", drainLockFile(rd));
 }

@@ -12,7 +12,7 @@
 // failing flock closing the gate's descriptor.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   callerHoldsLease,
   drainLockFile,
@@ -25,46 +25,24 @@ import { ToolError } from "../../../src/errors.js";
 import { leaseFile } from "../../../src/lease/rundir.js";
 import { startRunLease } from "../../../src/lease/run-lease.js";
 import {
-  captureLog,
-  free,
-  Holders,
   later,
   makeRunDir,
   openFdsOn,
-  removeRunDirs,
+  leaseTestHooks,
+  OTHER_DRAINER,
+  drainRec,
+  drainFree,
+  otherDrain as otherDrainIn,
 } from "../../support/lease-fixture.js";
 
-const holders = new Holders();
-const cleanups: (() => unknown)[] = [];
-let log: ReturnType<typeof captureLog>;
-beforeEach(() => {
-  log = captureLog();
-});
-afterEach(async () => {
-  log.stop();
-  for (const c of cleanups.splice(0)) await c();
-  holders.closeAll();
-});
+const t = leaseTestHooks();
+const { holders, cleanups } = t;
 
-const OTHER = 999_999; // a drainer's pid in a record the test holds (not this process)
-const rec = (pid: number, since: string, what = "gap prune") => ({
-  v: 1,
-  pid,
-  startTime: 5,
-  bootId: "boot",
-  since,
-  what,
-});
-const drainFree = (rd: string, mode: "shared" | "exclusive") => free(rd, mode, drainLockFile(rd));
-const msgs = () => log.events.filter((e) => e.level >= 30).map((e) => e.msg); // info and up
+const OTHER = OTHER_DRAINER;
+const rec = drainRec;
+const msgs = () => t.log.events.filter((e) => e.level >= 30).map((e) => e.msg); // info and up
 
-/** Another drainer under way: its record held, drain.lock held exclusively. */
-async function otherDrain(rd: string, since = "2026-01-01T00:00:00.000Z") {
-  await holders.record(drainRecordFile(rd, OTHER), rec(OTHER, since, "the other"));
-  return holders.lock(rd, "exclusive", drainLockFile(rd));
-}
-
-afterAll(removeRunDirs);
+const otherDrain = (rd: string, since?: string) => otherDrainIn(holders, rd, since);
 
 describe("drain files", () => {
   it("are drain.lock and drain.<pid>.json in the run dir; the lease id travels as IMAGEKEEPER_LEASE", () => {
@@ -254,7 +232,7 @@ describe("enterGate", () => {
     const rd = makeRunDir();
     const drain = await otherDrain(rd);
     // The drain ends between the gate's first (refused) try and what would be a second one.
-    log.when(/waits behind it/, () => holders.close(drain));
+    t.log.when(/waits behind it/, () => holders.close(drain));
     const g = await enterGate(rd, { waitMs: 0, what: "x" });
     expect(g).toMatchObject({ passed: false });
     expect(openFdsOn(drainLockFile(rd))).toBe(0);
@@ -264,7 +242,7 @@ describe("enterGate", () => {
   it("behind a drain that ends within waitMs: in, with the wait counted, drain.lock shared until leave()", async () => {
     const rd = makeRunDir();
     const drain = await otherDrain(rd);
-    log.when(/waits behind it/, () => later(60, () => holders.close(drain)));
+    t.log.when(/waits behind it/, () => later(60, () => holders.close(drain)));
     const g = await enterGate(rd, { waitMs: 10_000, what: "imagekeeper run" });
     expect(g?.passed).toBe(true);
     expect(g!.waitedMs).toBeGreaterThanOrEqual(50);
@@ -288,7 +266,7 @@ describe("enterGate", () => {
     expect(msgs()).toEqual([]);
     expect(openFdsOn(drainLockFile(rd))).toBe(1);
     const ac2 = new AbortController();
-    log.when(/waits behind it/, () => ac2.abort());
+    t.log.when(/waits behind it/, () => ac2.abort());
     const t0 = performance.now();
     expect(await enterGate(rd, { waitMs: 20_000, what: "x", signal: ac2.signal })).toBeUndefined();
     expect(performance.now() - t0).toBeLessThan(10_000);

@@ -10,7 +10,7 @@
 // gate that took drain.lock first, and a drain record that cannot be written (said, the temp file
 // removed, the drain goes on without it).
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type DrainResult,
   drainAndLock,
@@ -22,50 +22,29 @@ import {
 import { identify } from "../../../src/lease/proc.js";
 import { startRunLease } from "../../../src/lease/run-lease.js";
 import {
-  captureLog,
   free,
-  Holders,
   later,
   makeRunDir,
   openFdsOn,
-  removeRunDirs,
+  leaseTestHooks,
+  OTHER_DRAINER,
+  drainRec,
+  drainFree,
+  otherDrain as otherDrainIn,
 } from "../../support/lease-fixture.js";
 
-const holders = new Holders();
-const cleanups: (() => unknown)[] = [];
-let log: ReturnType<typeof captureLog>;
-beforeEach(() => {
-  log = captureLog();
-});
-afterEach(async () => {
-  log.stop();
-  for (const c of cleanups.splice(0)) await c();
-  holders.closeAll();
-});
+const t = leaseTestHooks();
+const { holders, cleanups } = t;
 
-const OTHER = 999_999; // a drainer's pid in a record the test holds (not this process)
-const rec = (pid: number, since: string, what = "gap prune") => ({
-  v: 1,
-  pid,
-  startTime: 5,
-  bootId: "boot",
-  since,
-  what,
-});
-const drainFree = (rd: string, mode: "shared" | "exclusive") => free(rd, mode, drainLockFile(rd));
+const OTHER = OTHER_DRAINER;
+const rec = drainRec;
 
-/** Another drainer under way: its record held, drain.lock held exclusively. */
-async function otherDrain(rd: string, since = "2026-01-01T00:00:00.000Z") {
-  await holders.record(drainRecordFile(rd, OTHER), rec(OTHER, since, "the other"));
-  return holders.lock(rd, "exclusive", drainLockFile(rd));
-}
+const otherDrain = (rd: string, since?: string) => otherDrainIn(holders, rd, since);
 
 function track(r: DrainResult): DrainResult {
   if (r.ok) cleanups.push(() => r.lock.release());
   return r;
 }
-
-afterAll(removeRunDirs);
 
 describe("drainAndLock", () => {
   it("no runs, no other drain: both locks exclusive, records published, all gone on release", async () => {
@@ -169,7 +148,7 @@ describe("drainAndLock", () => {
     writeFileSync(`${drainRecordFile(rd, process.pid)}/x`, "");
     const r = track(await drainAndLock(rd, { waitMs: 1000, what: "p" }));
     expect(r.ok).toBe(true);
-    expect(log.events.filter((e) => e.level === 40).map((e) => e.msg)).toEqual([
+    expect(t.log.events.filter((e) => e.level === 40).map((e) => e.msg)).toEqual([
       "could not write the drain's record",
     ]);
     expect(readdirSync(rd).sort()).toEqual([

@@ -4,31 +4,16 @@
 // holds the lock, and release() (idempotent) drops both; listLeases lists held records, oldest
 // first, with expiresAt for acquired leases only.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { listLeases, tryExclusive } from "../../../src/lease/lease.js";
 import { identify } from "../../../src/lease/proc.js";
 import { exclusiveFile, leaseFile, lockFile } from "../../../src/lease/rundir.js";
 import { startRunLease } from "../../../src/lease/run-lease.js";
 import { asRoot, foreignProc, removeCaller, runCaller } from "../../support/lease-child.js";
-import {
-  captureLog,
-  free,
-  Holders,
-  later,
-  makeRunDir,
-  openFdsOn,
-  removeRunDirs,
-} from "../../support/lease-fixture.js";
+import { free, later, makeRunDir, openFdsOn, leaseTestHooks } from "../../support/lease-fixture.js";
 
-const holders = new Holders();
-let log: ReturnType<typeof captureLog>;
-beforeEach(() => {
-  log = captureLog();
-});
-afterEach(() => {
-  log.stop();
-  holders.closeAll();
-});
+const t = leaseTestHooks();
+const { holders } = t;
 
 const record = (id: string, since: string, kind: "run" | "acquired" = "run") => ({
   v: 1,
@@ -42,7 +27,6 @@ const record = (id: string, since: string, kind: "run" | "acquired" = "run") => 
   ...(kind === "acquired" ? { expiresAt: "2026-01-02T00:00:00.000Z" } : {}),
 });
 
-afterAll(removeRunDirs);
 afterAll(removeCaller);
 
 describe("tryExclusive", () => {
@@ -102,7 +86,7 @@ describe("tryExclusive without its record", () => {
     expect(r.ok).toBe(true);
     expect(await free(rd, "shared")).toBe(false);
     expect(readdirSync(rd).sort()).toEqual(["exclusive.json", "lease.lock"]);
-    expect(log.events.filter((e) => e.level === 40).map((e) => e.msg)).toEqual([
+    expect(t.log.events.filter((e) => e.level === 40).map((e) => e.msg)).toEqual([
       "could not write the prune's lock record",
     ]);
     if (r.ok) await r.lock.release();

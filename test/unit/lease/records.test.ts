@@ -177,7 +177,7 @@ describe.skipIf(!asRoot)("lease records: a refused publish says why (runs as roo
       `${file} belongs to another user (uid 0): choose another lease id (ids are per user in a sticky run dir).`,
     );
     expect(readdirSync(d)).toEqual(["lease.job-1.json"]);
-  });
+  }, 30_000); // bundling the caller takes seconds on a loaded host
 
   it("an immutable run dir: the access hint, not another user's record", async () => {
     const d = dir();

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { LeaseTimeoutError, ToolError } from "../../../src/errors.js";
 import { listLeases } from "../../../src/lease/lease.js";
 import { readLeaseFile } from "../../../src/lease/metadata.js";
@@ -14,27 +14,11 @@ import { identify } from "../../../src/lease/proc.js";
 import { leaseFile, lockFile } from "../../../src/lease/rundir.js";
 import { startRunLease } from "../../../src/lease/run-lease.js";
 import { asRoot, foreignProc, removeCaller, runCaller } from "../../support/lease-child.js";
-import {
-  captureLog,
-  free,
-  Holders,
-  later,
-  makeRunDir,
-  openFdsOn,
-  removeRunDirs,
-} from "../../support/lease-fixture.js";
+import { free, later, makeRunDir, openFdsOn, leaseTestHooks } from "../../support/lease-fixture.js";
 
-const holders = new Holders();
-let log: ReturnType<typeof captureLog>;
-beforeEach(() => {
-  log = captureLog();
-});
-afterEach(() => {
-  log.stop();
-  holders.closeAll();
-});
+const t = leaseTestHooks();
+const { holders } = t;
 
-afterAll(removeRunDirs);
 afterAll(removeCaller);
 
 describe("startRunLease", () => {
@@ -115,7 +99,7 @@ describe("startRunLease", () => {
   it("behind a prune that ends within waitMs: the lease, with the wait counted", async () => {
     const rd = makeRunDir();
     const prune = await holders.lock(rd, "exclusive");
-    log.when(/imagekeeper run: a prune is in progress/, () => later(60, () => holders.close(prune)));
+    t.log.when(/imagekeeper run: a prune is in progress/, () => later(60, () => holders.close(prune)));
     const lease = await startRunLease(rd, { command: ["true"], waitMs: 10_000 });
     expect(lease!.waitedMs).toBeGreaterThanOrEqual(50);
     expect(lease!.waitedMs).toBeLessThan(10_000);
@@ -155,7 +139,7 @@ describe.skipIf(!asRoot)("startRunLease when the record cannot be written (runs 
     // The run dir turns immutable (chattr +i) while the record is being prepared, at its flock:
     // the rename into place is refused. The lease's flock is the first exec, the record's the second.
     const rd = makeRunDir();
-    log.when(/^exec$/, () => log.when(/^exec$/, () => execFileSync("chattr", ["+i", rd])));
+    t.log.when(/^exec$/, () => t.log.when(/^exec$/, () => execFileSync("chattr", ["+i", rd])));
     try {
       const e = await startRunLease(rd, { command: ["true"], waitMs: 0 }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(ToolError);

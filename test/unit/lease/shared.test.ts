@@ -3,30 +3,15 @@
 // exclusively it waits up to waitMs, then either proceeds (the prune ended: waitedMs counts the
 // wait) or throws LeaseTimeoutError naming the prune from exclusive.json; an abort signal ends the
 // wait with undefined. Whatever the outcome, no descriptor is left open unless the lock is held.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LeaseTimeoutError } from "../../../src/errors.js";
 import { closeLockFile } from "../../../src/lease/flock.js";
 import { exclusiveFile, lockFile } from "../../../src/lease/rundir.js";
 import { takeSharedLock } from "../../../src/lease/shared.js";
-import {
-  captureLog,
-  free,
-  Holders,
-  later,
-  makeRunDir,
-  openFdsOn,
-  removeRunDirs,
-} from "../../support/lease-fixture.js";
+import { free, later, makeRunDir, openFdsOn, leaseTestHooks } from "../../support/lease-fixture.js";
 
-const holders = new Holders();
-let log: ReturnType<typeof captureLog>;
-beforeEach(() => {
-  log = captureLog();
-});
-afterEach(() => {
-  log.stop();
-  holders.closeAll();
-});
+const t = leaseTestHooks();
+const { holders } = t;
 
 const HINT =
   "A prune removes images one at a time and never waits for runs, so a long hold means a slow `docker image rm` or a stuck prune: check the prune service's log and `imagekeeper status`. Raise --wait (config lease.wait) to wait longer.";
@@ -41,8 +26,6 @@ async function timeoutOf(p: Promise<unknown>): Promise<LeaseTimeoutError> {
   expect(e).toBeInstanceOf(LeaseTimeoutError);
   return e as LeaseTimeoutError;
 }
-
-afterAll(removeRunDirs);
 
 describe("takeSharedLock", () => {
   it("free: taken at once, held shared by the returned descriptor until it is closed", async () => {
@@ -88,7 +71,7 @@ describe("takeSharedLock", () => {
   it("waitMs 0 is one try: a prune that ends right after it is still a timeout", async () => {
     const rd = makeRunDir();
     const prune = await holders.lock(rd, "exclusive");
-    log.when(/is in progress/, () => holders.close(prune)); // before any second try
+    t.log.when(/is in progress/, () => holders.close(prune)); // before any second try
     const e = await timeoutOf(takeSharedLock(rd, { waitMs: 0, what: "imagekeeper run" }));
     expect(e.message).toBe(`imagekeeper run: a prune still held the lease lock in ${rd} after 0ms`);
     expect(await free(rd, "exclusive")).toBe(true);
@@ -109,23 +92,23 @@ describe("takeSharedLock", () => {
     await holders.lock(rd, "exclusive");
     // Named at the start only: its record goes during the wait (the lock stays held).
     const first = await holders.record(exclusiveFile(rd), pruneRecord(11, "2026-01-01T00:00:00.000Z"));
-    log.when(/is in progress/, () => holders.close(first.fd));
+    t.log.when(/is in progress/, () => holders.close(first.fd));
     const a = await timeoutOf(takeSharedLock(rd, { waitMs: 60, what: "imagekeeper run" }));
     expect(a.message).toContain("a prune (pid 11, since 2026-01-01T00:00:00.000Z) still held");
-    expect(log.events.map((e) => e.msg)).toContain(
+    expect(t.log.events.map((e) => e.msg)).toContain(
       "imagekeeper run: a prune (pid 11, since 2026-01-01T00:00:00.000Z) is in progress; waiting up to 60ms",
     );
     // Named at the end only: its record appears during the wait.
     const rd2 = makeRunDir();
     await holders.lock(rd2, "exclusive");
     let added: Promise<unknown> = Promise.resolve();
-    log.when(/is in progress/, () => {
+    t.log.when(/is in progress/, () => {
       added = holders.record(exclusiveFile(rd2), pruneRecord(22, "2026-01-01T00:00:01.000Z"));
     });
     const b = await timeoutOf(takeSharedLock(rd2, { waitMs: 300, what: "imagekeeper run" }));
     await added;
     expect(b.message).toContain("a prune (pid 22, since 2026-01-01T00:00:01.000Z) still held");
-    expect(log.events.map((e) => e.msg)).toContain(
+    expect(t.log.events.map((e) => e.msg)).toContain(
       "imagekeeper run: a prune is in progress; waiting up to 300ms",
     );
   });
@@ -133,11 +116,11 @@ describe("takeSharedLock", () => {
   it("a prune that ends within waitMs: the lock is taken, waitedMs counts the wait", async () => {
     const rd = makeRunDir();
     const prune = await holders.lock(rd, "exclusive");
-    log.when(/is in progress/, () => later(60, () => holders.close(prune)));
+    t.log.when(/is in progress/, () => later(60, () => holders.close(prune)));
     const lock = await takeSharedLock(rd, { waitMs: 5000, what: "imagekeeper run" });
     expect(lock!.waitedMs).toBeGreaterThanOrEqual(50);
     expect(lock!.waitedMs).toBeLessThan(5000);
-    expect(log.events.map((e) => e.msg)).toContain("imagekeeper run: the prune finished; proceeding");
+    expect(t.log.events.map((e) => e.msg)).toContain("imagekeeper run: the prune finished; proceeding");
     expect(await free(rd, "exclusive")).toBe(false);
     closeLockFile(lock!.fd);
     expect(await free(rd, "exclusive")).toBe(true);
@@ -153,14 +136,14 @@ describe("takeSharedLock", () => {
     // Even while a prune holds the lock, and with no wait allowed: aborted is no timeout.
     await holders.lock(rd, "exclusive");
     expect(await takeSharedLock(rd, { waitMs: 0, what: "x", signal: ac.signal })).toBeUndefined();
-    expect(log.events.map((e) => e.msg).filter((m) => m.includes("in progress"))).toEqual([]);
+    expect(t.log.events.map((e) => e.msg).filter((m) => m.includes("in progress"))).toEqual([]);
   });
 
   it("an abort during the wait for a prune: undefined, long before waitMs", async () => {
     const rd = makeRunDir();
     await holders.lock(rd, "exclusive");
     const ac = new AbortController();
-    log.when(/is in progress/, () => ac.abort());
+    t.log.when(/is in progress/, () => ac.abort());
     const t0 = performance.now();
     expect(await takeSharedLock(rd, { waitMs: 20_000, what: "x", signal: ac.signal })).toBeUndefined();
     expect(performance.now() - t0).toBeLessThan(10_000);
