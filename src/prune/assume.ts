@@ -12,6 +12,7 @@ function withUsed(d: DiskUsage, usedBytes: number): DiskUsage {
     ...d,
     usedBytes: used,
     freeBytes: Math.max(0, capacity - used),
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: atUsage, the only caller, replaces usedPercent with the percent asked for
     usedPercent: capacity > 0 ? (used / capacity) * 100 : 0,
   };
 }

@@ -41,7 +41,9 @@ export async function readTimer(
   unit = PRUNE_TIMER,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<TimerState | null> {
-  const systemctl = which("systemctl", env.PATH ?? "");
+  // Stryker disable next-line StringLiteral: PATH unset: "" names no directory (which() skips empty entries); any other fallback names one relative to the cwd, where no systemctl is
+  const searchPath = env.PATH ?? "";
+  const systemctl = which("systemctl", searchPath);
   if (!systemctl) return null;
   const r = await run(systemctl, showArgs(unit), { timeoutMs: 5000 }).catch(() => undefined);
   if (!r || r.exitCode !== 0) return null;
