@@ -5,19 +5,9 @@ import type { DiskUsage } from "./measure.js";
 
 const capacityOf = (d: DiskUsage) => d.usedBytes + d.freeBytes;
 
-function withUsed(d: DiskUsage, usedBytes: number): DiskUsage {
-  const capacity = capacityOf(d);
-  const used = Math.max(0, Math.round(usedBytes));
-  return {
-    ...d,
-    usedBytes: used,
-    freeBytes: Math.max(0, capacity - used),
-    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: atUsage, the only caller, replaces usedPercent with the percent asked for
-    usedPercent: capacity > 0 ? (used / capacity) * 100 : 0,
-  };
-}
-
 /** The same filesystem at `percent` usage (of used + available, as df's Use%). */
 export function atUsage(d: DiskUsage, percent: number): DiskUsage {
-  return { ...withUsed(d, (capacityOf(d) * percent) / 100), usedPercent: percent };
+  const capacity = capacityOf(d);
+  const used = Math.max(0, Math.round((capacity * percent) / 100));
+  return { ...d, usedBytes: used, freeBytes: Math.max(0, capacity - used), usedPercent: percent };
 }

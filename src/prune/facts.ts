@@ -7,7 +7,9 @@ import { type ContainerFact, type ImageFact, parseLastTagTime, type ServiceFact 
 /** Inspect calls in flight at once: enough to hide latency, little load on the daemon. */
 const INSPECT_CONCURRENCY = 8;
 
-// API 1.41 lists untagged images with these placeholders; newer versions with empty lists.
+// API 1.41 (engine 20.10) lists a fully dangling image with these placeholders, newer versions with
+// empty lists; an image whose tag moved away but that keeps its digest has RepoTags null, and a
+// locally built one RepoDigests null (test/fixtures/engine-api-1.41/facts.json, captured).
 const realTags = (t: readonly string[] | null | undefined) => (t ?? []).filter((x) => x !== "<none>:<none>");
 const realDigests = (d: readonly string[] | null | undefined) =>
   (d ?? []).filter((x) => x !== "<none>@<none>");
