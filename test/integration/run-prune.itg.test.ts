@@ -9,8 +9,9 @@
 // the metrics textfile, the ledger's sightings, and the step logs that carry decisions.
 import { execFileSync } from "node:child_process";
 import { createCipheriv, createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import pino, { type Logger } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
@@ -18,6 +19,8 @@ import { type Config, configSchema } from "../../src/config/schema.js";
 import { docker } from "../../src/docker/cli.js";
 import { Engine } from "../../src/docker/engine.js";
 import { ToolError } from "../../src/errors.js";
+import { initLogger, setLogWriter, settingsFromEnv } from "../../src/log.js";
+import { drainAndLock } from "../../src/lease/drain.js";
 import { tryExclusive } from "../../src/lease/lease.js";
 import { type RunLease, startRunLease } from "../../src/lease/run-lease.js";
 import { gapPrune, gapPruneBeforePull, type GapPruneResult } from "../../src/prune/gap-prune.js";
@@ -334,6 +337,7 @@ describe("runPrune against a real engine", () => {
     expect(logged(e, "prune no-pressure").map((l) => [l.level, l.msg, l.outcome, l.removed])).toEqual([
       ["info", `prune no-pressure (a test): ${reason}`, "no-pressure", 0],
     ]);
+    expect(logged(e, "the last-prune state file")).toEqual([]);
     // The prune took its own lock and let it go.
     expect(await lockIsFree(e.runDir)).toBe(true);
   });
@@ -565,6 +569,18 @@ describe("runPrune against a real engine", () => {
     expect((await runPrune(e.deps(cfg), { dryRun: true })).outcome).toBe("no-pressure");
     const run = await runPrune(e.deps(cfg), { incomingBytes: incoming });
     expect(run.plan?.incomingBytes).toBe(incoming);
+    // The dry run's measurement without incoming bytes, then the prune's with them.
+    expect(
+      logged(e, "usage ")
+        .filter((l) => l.step === "measure" && l.path === bed.dataRoot)
+        .map((l) => [l.msg, l.incomingBytes]),
+    ).toEqual([
+      [expect.stringMatching(/^usage [\d.]+% of \S+$/), undefined],
+      [
+        `usage ${u2(run.before).usedPercent}% of ${bed.dataRoot} (plus ${formatBytes(incoming)} about to be pulled)`,
+        incoming,
+      ],
+    ]);
     expect(run.plan?.gate.reason).toMatch(
       new RegExp(`^usage [\\d.]+% plus the ${incoming} bytes about to be pulled reaches the high watermark`),
     );
@@ -777,7 +793,87 @@ describe("runPrune against a real engine", () => {
     );
     expect(await imageIds()).toEqual(new Set([b, c, d]));
   });
+  it("an abort between removals stops the prune: it rejects with the abort's reason and lets the lock go", async () => {
+    const e = fresh();
+    const a = await importImage("ikt/a:1");
+    const b = await importImage("ikt/b:1");
+    const c = await importImage("ikt/c:1");
+    const ac = new AbortController();
+    const err = await runPrune(
+      { ...e.deps({ ...pressureFor(1), lowWatermarkPercent: 1 }), signal: ac.signal },
+      { onRemoved: () => ac.abort(new Error("stop here")) },
+    ).catch((x: unknown) => x);
+    expect((err as Error).message).toBe("stop here");
+    expect(await imageIds()).toEqual(new Set([b, c]));
+    expect(a).not.toBe(b);
+    expect(existsSync(path.join(e.stateDir, "last-prune.json"))).toBe(false);
+    expect(await lockIsFree(e.runDir)).toBe(true);
+  });
+
+  it("a damaged last-prune file is reported and rewritten; one that cannot be written is reported, the prune still returns", async () => {
+    const e = fresh();
+    await importImage("ikt/a:1");
+    const high = Math.min(99, up(usage().usedPercent) + 10);
+    const cfg = { highWatermarkPercent: high, lowWatermarkPercent: high - 5 };
+    mkdirSync(e.stateDir, { recursive: true });
+    writeFileSync(path.join(e.stateDir, "last-prune.json"), '{"version": 7}');
+    const run = await runPrune(e.deps(cfg));
+    const warned = logged(e, "the last-prune state file");
+    expect(warned.map((l) => [l.level, l.msg])).toEqual([
+      ["warn", "the last-prune state file was damaged; rewritten"],
+    ]);
+    expect(String(warned[0]!.problem)).toMatch(/last-prune\.json does not match its schema/);
+    expect(readPruneState(e.stateDir)).toEqual({
+      state: expect.objectContaining({
+        last: expect.objectContaining({ outcome: "no-pressure", at: run.at.toISOString() }),
+      }),
+    });
+
+    const e2 = fresh();
+    mkdirSync(path.join(e2.stateDir, "last-prune.json"), { recursive: true });
+    const run2 = await runPrune(e2.deps(cfg));
+    expect(run2.outcome).toBe("no-pressure");
+    const warned2 = logged(e2, "the last-prune state file");
+    expect(warned2.map((l) => l.level)).toEqual(["warn"]);
+    expect(String(warned2[0]!.problem)).toMatch(/^could not record the prune: \S/);
+  });
+
+  it("a state dir that cannot hold the ledger: a ToolError naming it, with the fix", async () => {
+    const e = fresh();
+    await importImage("ikt/a:1");
+    writeFileSync(e.stateDir, "a file, not a directory");
+    const err = await runPrune(e.deps(pressureFor(1))).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(ToolError);
+    expect((err as ToolError).message.startsWith(`cannot update the ledger in ${e.stateDir}: `)).toBe(true);
+    expect((err as ToolError).message.length).toBeGreaterThan(
+      `cannot update the ledger in ${e.stateDir}: `.length,
+    );
+    expect((err as ToolError).hint).toBe(
+      "The prune records sightings of images there: make stateDir (IMAGEKEEPER_STATE_DIR) writable for this user.",
+    );
+  });
 });
+
+/** gapPrune logs through the process logger: its JSON lines, captured for one test. */
+function captureProcessLog(): { lines: Record<string, unknown>[]; stop(): void } {
+  const out: Record<string, unknown>[] = [];
+  initLogger({
+    ...settingsFromEnv({ IMAGEKEEPER_LOG_LEVEL: "debug", IMAGEKEEPER_LOG_FORMAT: "json" }),
+    journal: false,
+  });
+  setLogWriter((t) => {
+    for (const l of t.split("\n").filter(Boolean)) out.push(JSON.parse(l) as Record<string, unknown>);
+  });
+  return {
+    lines: out,
+    stop() {
+      setLogWriter(undefined);
+      initLogger(settingsFromEnv());
+    },
+  };
+}
+const msgs = (c: { lines: Record<string, unknown>[] }, level: number) =>
+  c.lines.filter((l) => l.level === level).map((l) => String(l.msg));
 
 describe("gapPrune against a real engine", () => {
   const req = (over: Partial<Parameters<typeof gapPrune>[1]> = {}) => ({
@@ -839,12 +935,28 @@ describe("gapPrune against a real engine", () => {
     const a = await importImage("ikt/a:1");
     const mine = await importImage("ikt/mine:1");
     const b = await importImage("ikt/b:1");
-    const r = await gapPrune(
-      { config: e.config(pressureFor(1, closedWindow())), env: bed.env },
-      req({ reserved: [{ id: mine, reason: "the caller's" }] }),
-    );
+    const cap = captureProcessLog();
+    let r: GapPruneResult;
+    try {
+      r = await gapPrune(
+        { config: e.config(pressureFor(1, closedWindow())), env: bed.env },
+        req({ reserved: [{ id: mine, reason: "the caller's" }] }),
+      );
+    } finally {
+      cap.stop();
+    }
     expect(r.kind).toBe("pruned");
     const run = (r as Extract<GapPruneResult, { kind: "pruned" }>).run;
+    expect((r as { waitedMs: number }).waitedMs).toBeLessThan(1000);
+    const gapInfo = msgs(cap, 30).filter((m) => m.startsWith("imagekeeper test: "));
+    expect(gapInfo).toHaveLength(1);
+    expect(gapInfo[0]).toMatch(
+      /^imagekeeper test: usage [\d.]+% is at or above the high watermark \([\d.]+%\): pruning before the test goes on$/,
+    );
+    const freed = run.after.freeBytes - run.before.freeBytes;
+    expect(msgs(cap, 20).filter((m) => m.startsWith("imagekeeper test: gap prune"))).toEqual([
+      `imagekeeper test: gap prune pruned: ${run.reason}; freed ${formatBytes(freed)}, 1 image(s) removed`,
+    ]);
     expect(run.outcome).toBe("pruned");
     expect(run.result.removed.map((x) => x.id)).toEqual([a]);
     expect(entry(run, mine)?.reason).toBe("reserved: the caller's");
@@ -871,15 +983,29 @@ describe("gapPrune against a real engine", () => {
         { ref: "ikt/mine:1", action: "skip", presentId: mine },
       ]),
     ).toEqual({ kind: "not-needed", reason: "nothing to pull" });
-    const r = await gapPruneBeforePull({ config: cfg, env: bed.env }, [
-      { ref: "ikt/mine:1", action: "skip", presentId: mine },
-      { ref: "ikt/new:1", action: "pull", sizeBytes: 2 * MiB },
-      { ref: "ikt/new:2", action: "pull", sizeBytes: MiB },
-      { ref: "ikt/new:3", action: "pull" },
-    ]);
+    const cap = captureProcessLog();
+    let r: GapPruneResult;
+    try {
+      r = await gapPruneBeforePull({ config: cfg, env: bed.env }, [
+        { ref: "ikt/mine:1", action: "skip", presentId: mine },
+        { ref: "ikt/new:1", action: "pull", sizeBytes: 2 * MiB },
+        { ref: "ikt/new:2", action: "pull", sizeBytes: MiB },
+        { ref: "ikt/new:3", action: "pull" },
+      ]);
+    } finally {
+      cap.stop();
+    }
     expect(r.kind).toBe("pruned");
+    expect(msgs(cap, 30).filter((m) => m.startsWith("imagekeeper prepull: "))).toEqual([
+      expect.stringMatching(
+        /^imagekeeper prepull: usage [\d.]+% plus the 3145728 bytes about to be pulled reaches the high watermark \([\d.]+%\): pruning before pulling$/,
+      ),
+    ]);
     const run = (r as Extract<GapPruneResult, { kind: "pruned" }>).run;
     expect(run.plan?.incomingBytes).toBe(3 * MiB);
+    expect(readPruneState(e.stateDir).state.last?.reason).toBe(
+      `${run.reason} (gap prune before imagekeeper prepull)`,
+    );
     expect(entry(run, mine)?.reason).toBe(
       "reserved: needed by the prepull that triggered this prune (ikt/mine:1)",
     );
@@ -898,20 +1024,210 @@ describe("gapPrune against a real engine", () => {
     const e = fresh();
     const a = await importImage("ikt/a:1");
     const lease = await liveRun(e.runDir);
+    const second = await liveRun(e.runDir);
     try {
       const r = await gapPrune(
         { config: e.config({ ...pressureFor(1), gapWait: "1s" }), env: bed.env },
         req(),
       );
-      expect(r).toMatchObject({
-        kind: "gave-up",
-        reason: `1 run(s) still live (${lease.id}) after prune.gapWait 1.0s`,
-      });
+      expect(r.kind).toBe("gave-up");
+      expect([
+        `2 run(s) still live (${lease.id}, ${second.id}) after prune.gapWait 1.0s`,
+        `2 run(s) still live (${second.id}, ${lease.id}) after prune.gapWait 1.0s`,
+      ]).toContain((r as { reason: string }).reason);
       expect((r as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(1000);
       expect(await imageIds()).toEqual(new Set([a]));
       expect(existsSync(path.join(e.stateDir, "last-prune.json"))).toBe(false);
     } finally {
       lease.release();
+      second.release();
+    }
+  });
+
+  it("waits for a live run that ends within prune.gapWait, then prunes; says what it waits for", async () => {
+    const e = fresh();
+    const a = await importImage("ikt/a:1");
+    const b = await importImage("ikt/b:1");
+    const lease = await liveRun(e.runDir);
+    const ending = setTimeout(() => lease.release(), 400);
+    const cap = captureProcessLog();
+    let r: GapPruneResult;
+    try {
+      r = await gapPrune({ config: e.config({ ...pressureFor(1), gapWait: "10s" }), env: bed.env }, req());
+    } finally {
+      clearTimeout(ending);
+      lease.release();
+      cap.stop();
+    }
+    expect(r.kind).toBe("pruned");
+    expect((r as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(300);
+    expect((r as Extract<GapPruneResult, { kind: "pruned" }>).run.result.removed.map((x) => x.id)).toEqual([
+      a,
+    ]);
+    expect(await imageIds()).toEqual(new Set([b]));
+    const gapInfo = msgs(cap, 30).filter((m) => m.startsWith("imagekeeper test: "));
+    expect(gapInfo).toHaveLength(1);
+    expect(
+      gapInfo[0]!.endsWith(
+        `: pruning before the test goes on; waiting up to 10.0s (prune.gapWait) for 1 live run(s) to end (${lease.id}); new runs wait behind this prune`,
+      ),
+    ).toBe(true);
+  });
+
+  it("interrupted while it waits: aborted, no prune", async () => {
+    const e = fresh();
+    const a = await importImage("ikt/a:1");
+    const lease = await liveRun(e.runDir);
+    const ac = new AbortController();
+    const t = setTimeout(() => ac.abort(), 300);
+    try {
+      const r = await gapPruneBeforePull(
+        { config: e.config({ ...pressureFor(1), gapWait: "8s" }), env: bed.env, signal: ac.signal },
+        [{ ref: "ikt/new:1", action: "pull", sizeBytes: MiB }],
+      );
+      expect(r).toEqual({ kind: "aborted" });
+      expect(await imageIds()).toEqual(new Set([a]));
+    } finally {
+      clearTimeout(t);
+      lease.release();
+    }
+  });
+
+  it("behind another gap prune's drain: gives up if it outlasts gapWait, goes on without a prune if it made room, prunes if not", async () => {
+    const e = fresh();
+    const a = await importImage("ikt/a:1");
+    const b = await importImage("ikt/b:1");
+    const c = await importImage("ikt/c:1");
+    const p = pressureFor(1);
+    const ahead = await drainAndLock(e.runDir, { waitMs: 5000, what: "the test's drain" });
+    if (!ahead.ok) throw new Error("drain");
+    let released = false;
+    try {
+      const r1 = await gapPrune({ config: e.config({ ...p, gapWait: "1s" }), env: bed.env }, req());
+      expect(r1).toMatchObject({
+        kind: "gave-up",
+        reason: "the host did not drain after prune.gapWait 1.0s",
+      });
+
+      // The drain ahead removes an image (room made) and ends.
+      const made = setTimeout(() => {
+        released = true;
+        void api("DELETE", `/images/${a}`).then(() => ahead.lock.release());
+      }, 300);
+      const cap = captureProcessLog();
+      let r2: GapPruneResult;
+      try {
+        r2 = await gapPrune({ config: e.config({ ...p, gapWait: "10s" }), env: bed.env }, req());
+      } finally {
+        clearTimeout(made);
+        cap.stop();
+      }
+      expect(r2).toEqual({ kind: "not-needed", reason: "the gap prune ahead made room" });
+      expect(msgs(cap, 30).filter((m) => m.includes("the gap prune ahead made room"))).toHaveLength(1);
+      expect(await imageIds()).toEqual(new Set([b, c]));
+    } finally {
+      if (!released) await ahead.lock.release();
+    }
+
+    // A drain ahead that made no room: this one then prunes.
+    const p2 = pressureFor(1);
+    const ahead2 = await drainAndLock(e.runDir, { waitMs: 5000, what: "the test's drain" });
+    if (!ahead2.ok) throw new Error("drain");
+    const ends = setTimeout(() => void ahead2.lock.release(), 300);
+    const cap3 = captureProcessLog();
+    try {
+      let r3: GapPruneResult;
+      try {
+        r3 = await gapPrune({ config: e.config({ ...p2, gapWait: "10s" }), env: bed.env }, req());
+      } finally {
+        cap3.stop();
+      }
+      expect(msgs(cap3, 30).filter((m) => m.includes("made room"))).toEqual([]);
+      expect(r3.kind).toBe("pruned");
+      expect((r3 as Extract<GapPruneResult, { kind: "pruned" }>).run.result.removed.map((x) => x.id)).toEqual(
+        [b],
+      );
+      expect(await imageIds()).toEqual(new Set([c]));
+    } finally {
+      clearTimeout(ends);
+      await ahead2.lock.release();
+    }
+  });
+
+  it("behind a drain, the daemon gone when it measures again: prunes as decided, and reports that prune's failure", async () => {
+    const e = fresh();
+    await importImage("ikt/a:1");
+    // The gap prune's own way to the daemon: a unix socket forwarded to it, closed at will.
+    const sock = path.join(e.dir, "p.sock");
+    const conns = new Set<net.Socket>();
+    const proxy = net.createServer((c) => {
+      const up = net.createConnection(bed.socket);
+      conns.add(c).add(up);
+      const end = () => {
+        c.destroy();
+        up.destroy();
+      };
+      for (const x of [c, up]) x.on("error", end).on("close", end);
+      c.pipe(up).pipe(c);
+    });
+    await new Promise<void>((r) => proxy.listen(sock, r));
+    const ahead = await drainAndLock(e.runDir, { waitMs: 5000, what: "the test's drain" });
+    if (!ahead.ok) throw new Error("drain");
+    const gone = setTimeout(() => {
+      proxy.close();
+      for (const x of conns) x.destroy();
+      void ahead.lock.release();
+    }, 300);
+    try {
+      const r = await gapPrune(
+        { config: e.config({ ...pressureFor(1), gapWait: "10s" }), env: { DOCKER_HOST: `unix://${sock}` } },
+        req(),
+      );
+      expect(r.kind).toBe("failed");
+      expect((r as { reason: string }).reason).toMatch(
+        new RegExp(`^cannot reach the Docker daemon at unix://${sock}: [A-Z]+$`),
+      );
+    } finally {
+      clearTimeout(gone);
+      proxy.close();
+      await ahead.lock.release();
+    }
+  });
+
+  it("interrupted during its prune: aborted; the removal under way completes, no other starts", async () => {
+    const e = fresh();
+    await importImage("ikt/a:1");
+    const b = await importImage("ikt/b:1");
+    const c = await importImage("ikt/c:1");
+    // A docker client that leaves a mark when a removal starts: the test interrupts then.
+    const mark = path.join(e.dir, "rm-started");
+    const client = path.join(e.dir, "docker");
+    writeFileSync(
+      client,
+      `#!/bin/sh\nif [ "$1" = image ] && [ "$2" = rm ]; then : > '${mark}'; fi\nexec '${bed.dockerWrapper}' "$@"\n`,
+    );
+    chmodSync(client, 0o755);
+    const ac = new AbortController();
+    const poll = setInterval(() => {
+      if (existsSync(mark)) {
+        clearInterval(poll);
+        ac.abort();
+      }
+    }, 5);
+    try {
+      const r = await gapPruneBeforePull(
+        {
+          config: { ...e.config({ ...pressureFor(1), lowWatermarkPercent: 1 }), docker: client },
+          env: bed.env,
+          signal: ac.signal,
+        },
+        [{ ref: "ikt/new:1", action: "pull", sizeBytes: MiB }],
+      );
+      expect(r).toEqual({ kind: "aborted" });
+      expect(await imageIds()).toEqual(new Set([b, c]));
+      expect(await lockIsFree(e.runDir)).toBe(true);
+    } finally {
+      clearInterval(poll);
     }
   });
 });

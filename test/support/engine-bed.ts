@@ -48,7 +48,7 @@ export async function startEngineBed(sizeMiB = 256): Promise<EngineBed> {
          kill -TERM ${d.pid} 2>/dev/null; i=0
          while kill -0 ${d.pid} 2>/dev/null && [ $i -lt 20 ]; do sleep 1; i=$((i+1)); done
          kill -KILL ${d.pid} 2>/dev/null
-         grep -o ' ${d.dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l
+         grep -o -e ' ${d.dir}[^ ]*' -e ' ${loop.dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l
          umount ${loop.dir} 2>/dev/null || umount -l ${loop.dir}
          rm -rf ${d.dir} ${scratch} ${loop.dir} ${img}`,
       ],
@@ -81,10 +81,12 @@ export async function startEngineBed(sizeMiB = 256): Promise<EngineBed> {
         pid: d.pid,
       },
       async stop() {
-        stopWatchdog();
+        // The watchdog last: if this process is killed half way (Stryker ends a runner that does
+        // not close in time), it finishes the job.
         await d.stop();
         loop.unmount();
         rmSync(scratch, { recursive: true, force: true });
+        stopWatchdog();
       },
     };
   } catch (e) {
