@@ -854,19 +854,41 @@ describe("runPrune against a real engine", () => {
   });
 });
 
-/** gapPrune logs through the process logger: its JSON lines, captured for one test. */
-function captureProcessLog(): { lines: Record<string, unknown>[]; stop(): void } {
+/**
+ * gapPrune logs through the process logger: its JSON lines, captured for one test. `when` runs an
+ * action `delayMs` after the first line whose message contains `text` (what the gap prune says it
+ * waits for), so a test acts at a known step rather than after a guessed delay.
+ */
+function captureProcessLog(): {
+  lines: Record<string, unknown>[];
+  when(text: string, delayMs: number, action: () => void): void;
+  stop(): void;
+} {
   const out: Record<string, unknown>[] = [];
+  const hooks: { text: string; delayMs: number; action: () => void }[] = [];
+  const timers: NodeJS.Timeout[] = [];
   initLogger({
     ...settingsFromEnv({ IMAGEKEEPER_LOG_LEVEL: "debug", IMAGEKEEPER_LOG_FORMAT: "json" }),
     journal: false,
   });
   setLogWriter((t) => {
-    for (const l of t.split("\n").filter(Boolean)) out.push(JSON.parse(l) as Record<string, unknown>);
+    for (const l of t.split("\n").filter(Boolean)) {
+      const line = JSON.parse(l) as Record<string, unknown>;
+      out.push(line);
+      for (const h of [...hooks])
+        if (String(line.msg).includes(h.text)) {
+          hooks.splice(hooks.indexOf(h), 1);
+          timers.push(setTimeout(h.action, h.delayMs));
+        }
+    }
   });
   return {
     lines: out,
+    when(text, delayMs, action) {
+      hooks.push({ text, delayMs, action });
+    },
     stop() {
+      for (const t of timers) clearTimeout(t);
       setLogWriter(undefined);
       initLogger(settingsFromEnv());
     },
@@ -1049,13 +1071,12 @@ describe("gapPrune against a real engine", () => {
     const a = await importImage("ikt/a:1");
     const b = await importImage("ikt/b:1");
     const lease = await liveRun(e.runDir);
-    const ending = setTimeout(() => lease.release(), 400);
     const cap = captureProcessLog();
+    cap.when("live run(s) to end", 400, () => lease.release());
     let r: GapPruneResult;
     try {
       r = await gapPrune({ config: e.config({ ...pressureFor(1), gapWait: "10s" }), env: bed.env }, req());
     } finally {
-      clearTimeout(ending);
       lease.release();
       cap.stop();
     }
@@ -1079,7 +1100,8 @@ describe("gapPrune against a real engine", () => {
     const a = await importImage("ikt/a:1");
     const lease = await liveRun(e.runDir);
     const ac = new AbortController();
-    const t = setTimeout(() => ac.abort(), 300);
+    const cap = captureProcessLog();
+    cap.when("live run(s) to end", 200, () => ac.abort());
     try {
       const r = await gapPruneBeforePull(
         { config: e.config({ ...pressureFor(1), gapWait: "8s" }), env: bed.env, signal: ac.signal },
@@ -1088,7 +1110,7 @@ describe("gapPrune against a real engine", () => {
       expect(r).toEqual({ kind: "aborted" });
       expect(await imageIds()).toEqual(new Set([a]));
     } finally {
-      clearTimeout(t);
+      cap.stop();
       lease.release();
     }
   });
@@ -1109,17 +1131,16 @@ describe("gapPrune against a real engine", () => {
         reason: "the host did not drain after prune.gapWait 1.0s",
       });
 
-      // The drain ahead removes an image (room made) and ends.
-      const made = setTimeout(() => {
+      // Once this one waits behind it, the drain ahead removes an image (room made) and ends.
+      const cap = captureProcessLog();
+      cap.when("is draining the host", 300, () => {
         released = true;
         void api("DELETE", `/images/${a}`).then(() => ahead.lock.release());
-      }, 300);
-      const cap = captureProcessLog();
+      });
       let r2: GapPruneResult;
       try {
         r2 = await gapPrune({ config: e.config({ ...p, gapWait: "10s" }), env: bed.env }, req());
       } finally {
-        clearTimeout(made);
         cap.stop();
       }
       expect(r2).toEqual({ kind: "not-needed", reason: "the gap prune ahead made room" });
@@ -1133,8 +1154,8 @@ describe("gapPrune against a real engine", () => {
     const p2 = pressureFor(1);
     const ahead2 = await drainAndLock(e.runDir, { waitMs: 5000, what: "the test's drain" });
     if (!ahead2.ok) throw new Error("drain");
-    const ends = setTimeout(() => void ahead2.lock.release(), 300);
     const cap3 = captureProcessLog();
+    cap3.when("is draining the host", 300, () => void ahead2.lock.release());
     try {
       let r3: GapPruneResult;
       try {
@@ -1149,7 +1170,6 @@ describe("gapPrune against a real engine", () => {
       );
       expect(await imageIds()).toEqual(new Set([c]));
     } finally {
-      clearTimeout(ends);
       await ahead2.lock.release();
     }
   });
@@ -1160,24 +1180,28 @@ describe("gapPrune against a real engine", () => {
     // The gap prune's own way to the daemon: a unix socket forwarded to it, closed at will.
     const sock = path.join(e.dir, "p.sock");
     const conns = new Set<net.Socket>();
-    const proxy = net.createServer((c) => {
-      const up = net.createConnection(bed.socket);
+    // Half-open: the engine client ends its side once the request is sent (HTTP/1.0).
+    const proxy = net.createServer({ allowHalfOpen: true }, (c) => {
+      const up = net.createConnection({ path: bed.socket, allowHalfOpen: true });
       conns.add(c).add(up);
       const end = () => {
         c.destroy();
         up.destroy();
       };
-      for (const x of [c, up]) x.on("error", end).on("close", end);
+      c.on("error", end);
+      up.on("error", end);
       c.pipe(up).pipe(c);
     });
     await new Promise<void>((r) => proxy.listen(sock, r));
     const ahead = await drainAndLock(e.runDir, { waitMs: 5000, what: "the test's drain" });
     if (!ahead.ok) throw new Error("drain");
-    const gone = setTimeout(() => {
+    // Once it waits behind the drain: the daemon goes away for it, then the drain ends.
+    const cap = captureProcessLog();
+    cap.when("is draining the host", 100, () => {
       proxy.close();
       for (const x of conns) x.destroy();
       void ahead.lock.release();
-    }, 300);
+    });
     try {
       const r = await gapPrune(
         { config: e.config({ ...pressureFor(1), gapWait: "10s" }), env: { DOCKER_HOST: `unix://${sock}` } },
@@ -1187,8 +1211,9 @@ describe("gapPrune against a real engine", () => {
       expect((r as { reason: string }).reason).toMatch(
         new RegExp(`^cannot reach the Docker daemon at unix://${sock}: [A-Z]+$`),
       );
+      expect(msgs(cap, 30).filter((m) => m.includes("is draining the host"))).toHaveLength(1);
     } finally {
-      clearTimeout(gone);
+      cap.stop();
       proxy.close();
       await ahead.lock.release();
     }
