@@ -11,4 +11,17 @@ file=$(node stryker/apply-mutant.mjs "$report" "$id") || { echo "CANNOT-APPLY $i
 saved=$(mktemp)
 trap 'cat "$saved" > "$file"; rm -f "$saved"' EXIT
 node -e 'const fs=require("fs");const r=JSON.parse(fs.readFileSync(process.argv[1],"utf8"));fs.writeFileSync(process.argv[3],r.files[process.argv[2]].source)' "$report" "$file" "$saved"
-if npx vitest run "$@" >/dev/null 2>&1; then echo "SURVIVED $id ($file)"; else echo "KILLED $id ($file)"; fi
+out=$(mktemp)
+trap 'cat "$saved" > "$file"; rm -f "$saved" "$out"' EXIT
+if NO_COLOR=1 npx vitest run "$@" >"$out" 2>&1; then
+  echo "SURVIVED $id ($file)"
+# vitest also fails when no test ran (a wrong file name, a file outside the config's include, a
+# -t that matches nothing): that is no kill. Pass --config for files outside vitest.config.ts.
+elif grep -q "No test files found" "$out" || ! grep -q -E "^ *(Test Files|Tests) .*failed" "$out"; then
+  echo "NO-TEST-RAN $id ($file): see the vitest output" >&2
+  tail -n 15 "$out" >&2
+  echo "NOT-CHECKED $id ($file)"
+  exit 4
+else
+  echo "KILLED $id ($file)"
+fi
