@@ -161,3 +161,107 @@ describe("fold rules", () => {
     expect(progressOf(f, 2)).toMatchObject({ bytesDone: 10, bytesTotal: 10 });
   });
 });
+
+// Survivors of the first mutation run: each rule below with the input that tells it apart.
+describe("fold rules, one input per rule", () => {
+  const msg = (status: string, id?: string, detail?: { current?: number; total?: number }) => ({
+    status,
+    ...(id ? { id } : {}),
+    ...(detail ? { progressDetail: detail } : {}),
+  });
+
+  it("a moved tag is done once its last layer is complete, before the Status line", () => {
+    const { steps } = replay("moved-tag");
+    // Line 12 "Pull complete": one layer done, one already there, no outcome yet.
+    expect(steps[11]!.phase).toBe("done");
+    expect(steps[10]!.phase).toBe("extracting");
+  });
+
+  it("a refetched layer's bytes stay as downloaded while it extracts, until it is complete", () => {
+    const { steps } = replay("refetched-layer");
+    // Line 10: its extraction counts 557056, more than the 545792 downloaded.
+    expect(steps[9]!.bytesDone).toBe(400525 + 545792);
+    expect(steps[9]!.bytesTotal).toBe(400525 + 545792);
+  });
+
+  it.each([
+    ["Retrying in 5 seconds", true],
+    ["Retrying in 1 second", true],
+    ["Retrying in 10 seconds", true],
+    ["Retrying in x seconds", false],
+    ["Retrying in 5 seconds (attempt 2)", false],
+    ["Not Retrying in 5 seconds", false],
+    ["Pulling from x", false],
+  ])("%j is a retry: %s", (status, retry) => {
+    const f = foldMessage(newFold(0), msg(status, "l1"), 1);
+    expect(progressOf(f, 2).layers).toEqual({
+      total: retry ? 1 : 0,
+      waiting: 0,
+      downloading: retry ? 1 : 0,
+      extracting: 0,
+      done: 0,
+      existing: 0,
+    });
+  });
+
+  it("a layer retrying after it waited (its request failed before any byte) holds the slot", () => {
+    const f = newFold(0);
+    foldMessage(f, msg("Pulling fs layer", "l1"), 0);
+    foldMessage(f, msg("Waiting", "l1"), 10);
+    foldMessage(f, msg("Retrying in 5 seconds", "l1"), 30);
+    expect(progressOf(f, 100)).toMatchObject({
+      phase: "downloading",
+      waitingMs: 20,
+      layers: { total: 1, waiting: 0, downloading: 1 },
+    });
+  });
+
+  it("an error document with only errorDetail is an error", () => {
+    const f = newFold(0);
+    foldLine(f, '{"errorDetail":{"message":"manifest unknown"}}', 1);
+    expect(f.error).toBe("manifest unknown");
+  });
+
+  it("a document of the wrong shape is ignored whole", () => {
+    const f = newFold(0);
+    foldLine(f, '{"status":"Downloading","id":"l1","progressDetail":{"current":"5"}}', 1);
+    expect(progressOf(f, 2).layers.total).toBe(0);
+  });
+
+  it("a size of 0 keeps the size known; bytes back to 0 count, negative bytes do not", () => {
+    const f = newFold(0);
+    foldMessage(f, msg("Downloading", "l1", { current: 5, total: 10 }), 1);
+    foldMessage(f, msg("Downloading", "l1", { current: 7, total: 0 }), 2);
+    expect(progressOf(f, 3)).toMatchObject({ bytesDone: 7, bytesTotal: 10 });
+    foldMessage(f, msg("Downloading", "l1", { current: 20, total: 0 }), 3);
+    expect(progressOf(f, 4)).toMatchObject({ bytesDone: 10, bytesTotal: 10 });
+    foldMessage(f, msg("Downloading", "l1", { current: -1, total: 10 }), 4);
+    expect(progressOf(f, 5)).toMatchObject({ bytesDone: 10, bytesTotal: 10 });
+    foldMessage(f, msg("Downloading", "l1", { current: 0, total: 10 }), 5);
+    expect(progressOf(f, 6)).toMatchObject({ bytesDone: 0, bytesTotal: 10 });
+  });
+
+  it("a layer refetched from 0 without a size is complete at its new count, not its old one", () => {
+    const f = newFold(0);
+    foldMessage(f, msg("Downloading", "l1", { current: 500 }), 1);
+    foldMessage(f, msg("Downloading", "l1", { current: 100 }), 2);
+    foldMessage(f, msg("Download complete", "l1"), 3);
+    expect(progressOf(f, 4)).toMatchObject({ bytesDone: 100, bytesTotal: 100 });
+  });
+
+  it("a layer that ends as already in the store counts no bytes", () => {
+    const f = newFold(0);
+    foldMessage(f, msg("Downloading", "l1", { current: 5, total: 10 }), 1);
+    foldMessage(f, msg("Already exists", "l1"), 2);
+    expect(progressOf(f, 3)).toMatchObject({ bytesDone: 0, bytesTotal: 0, phase: "done" });
+  });
+
+  it("the time pulling counts from the fold's start", () => {
+    expect(progressOf(newFold(1000), 1500).pullingMs).toBe(500);
+  });
+
+  it("the digest is the text after 'Digest: '", () => {
+    const f = foldMessage(newFold(0), msg("Digest: sha256:abc "), 1);
+    expect(progressOf(f, 2).digest).toBe("sha256:abc");
+  });
+});
