@@ -114,6 +114,7 @@ export function foldMessage(f: PullFold, m: ProgressMessage, at: number): PullFo
     f.error = m.errorDetail?.message ?? m.error;
     return f;
   }
+  // Stryker disable next-line StringLiteral: any text matching no status, retry or prefix is as ""
   const status = m.status ?? "";
   let state: LayerState | undefined = LAYER_STATUS[status];
   if (state === undefined && /^Retrying in \d+ seconds?$/.test(status)) state = "retrying";
@@ -154,6 +155,7 @@ export function foldLine(f: PullFold, line: string, at: number): PullFold {
   let json: unknown;
   try {
     json = JSON.parse(line);
+    // Stryker disable next-line BlockStatement: without this return, undefined fails the schema: same
   } catch {
     return f;
   }

@@ -64,7 +64,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 const captureLog = () => setLogWriter((t) => logged.push(JSON.parse(t) as Record<string, unknown>));
-const msgs = () => logged.map((l) => l.msg);
 
 describe("off (--json, --quiet)", () => {
   it("prints only the result lines, on stdout, and runs no timer", () => {
