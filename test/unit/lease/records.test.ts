@@ -234,6 +234,34 @@ describe("readRecord: errors and its own descriptor", () => {
   });
 });
 
+// EPERM with our own record already at the name (an immutable run dir): not "another user's".
+describe.skipIf(!asRoot)("lease records: EPERM over our own record (runs as root)", () => {
+  it("an immutable run dir holding our own record: the access hint", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.job-1.json");
+    writeFileSync(file, "{}\n"); // ours (root's)
+    const p = await prepareRecord(file);
+    execFileSync("chattr", ["+i", d]);
+    try {
+      const e = (() => {
+        try {
+          publishRecord(p, file, { by: "test" });
+        } catch (x) {
+          return x as ToolError;
+        }
+      })()!;
+      expect(e).toBeInstanceOf(ToolError);
+      expect(e.message).toMatch(/: EPERM: operation not permitted, rename '/);
+      expect(e.hint).toBe(
+        `The runner and the prune service must both be in the group that owns ${d} (mode 3770); see docs/leases.md.`,
+      );
+    } finally {
+      execFileSync("chattr", ["-i", d]);
+      discardPrepared(p);
+    }
+  });
+});
+
 // An error other than EPERM says nothing about the owner, even when another user's file is there.
 describe.skipIf(!asRoot)("lease records: a non-EPERM refusal (runs as root)", () => {
   it("another user's directory at the name (EISDIR/ENOTEMPTY): the access hint", async () => {
