@@ -1,9 +1,9 @@
 // /proc/[pid]/stat parsing and the identity rule, against lines captured from a real kernel
 // (Debian 12, test/fixtures/proc-stat/): a plain process, one whose name holds spaces and
 // parentheses, and a zombie.
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   bootId,
   isSameLiveProcess,
@@ -11,6 +11,7 @@ import {
   parseProcStat,
   parseStatusUids,
 } from "../../../src/lease/proc.js";
+import { asRoot, bundleCaller, removeCaller, runCaller } from "../../support/lease-child.js";
 
 const fixture = (name: string) =>
   readFileSync(path.join(import.meta.dirname, "../../fixtures/proc-stat", name), "utf8");
@@ -121,4 +122,18 @@ describe("bootId", () => {
   it("is this boot's id without the file's newline", () => {
     expect(bootId()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
+});
+
+// viewProcess as another user: root's init is visible, its descriptors are not (ptrace access
+// mode), so `open` is undefined rather than an empty list (which would read as "holds nothing").
+describe.skipIf(!asRoot)("viewProcess from another uid (runs as root)", () => {
+  afterAll(() => removeCaller());
+
+  it("another user's process: its uids, its files unreadable", async () => {
+    chmodSync(path.dirname(await bundleCaller()), 0o755); // so the unprivileged caller can run it
+    const r = await runCaller(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], "view", {
+      pid: 1,
+    });
+    expect(r).toEqual({ ok: { uids: [0, 0, 0, 0], open: "unreadable" } });
+  }, 30_000); // bundling the caller takes seconds on a loaded host
 });
