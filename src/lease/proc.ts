@@ -28,6 +28,7 @@ export interface ProcessIdentity {
 export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf("(");
   const close = text.lastIndexOf(")");
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: past these, a pid before "(" that holds ")" is NaN, and with no ")" rest[0] is the pid's token, never a state letter
   if (open < 1 || close < open) return undefined;
   const pid = Number(text.slice(0, open).trim());
   const rest = text
@@ -63,6 +64,7 @@ export function isSameLiveProcess(
 export function readProcStat(pid: number): ProcStat | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    // Stryker disable next-line BlockStatement: an empty catch falls off the end, returning undefined too
   } catch {
     // ENOENT/ESRCH: no such process (any other error makes it unknowable, which we treat alike).
     return undefined;
@@ -121,6 +123,7 @@ export function viewProcess(pid: number): ProcView | undefined {
   let uids: number[] | undefined;
   try {
     uids = parseStatusUids(readFileSync(`/proc/${pid}/status`, "utf8"));
+    // Stryker disable next-line BlockStatement: an empty catch leaves uids undefined, returned as undefined just below
   } catch {
     return undefined;
   }

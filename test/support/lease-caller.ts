@@ -2,12 +2,12 @@
 // the code under test as a caller the kernel treats differently from the test runner: without
 // CAP_KILL, inside a PID namespace, or with a /proc that does not show it. Prints one JSON line:
 // { ok: result } or { error: { name, message, hint } }.
-//   node lease-caller.mjs stop '{"pid":1,"files":{…}}' | start | run-lease '{"runDir":…}' | exclusive '{"runDir":…}' | publish '{"file":…}'
+//   node lease-caller.mjs stop '{"pid":1,"files":{…}}' | start | run-lease '{"runDir":…}' | exclusive '{"runDir":…}' | publish '{"file":…}' | view '{"pid":1}'
 import { readdirSync } from "node:fs";
 import { ToolError } from "../../src/errors.js";
 import { type HolderFiles, startHolder, stopHolder } from "../../src/lease/holder.js";
 import { tryExclusive } from "../../src/lease/lease.js";
-import { identify } from "../../src/lease/proc.js";
+import { identify, viewProcess } from "../../src/lease/proc.js";
 import { discardPrepared, prepareRecord, publishRecord, releaseHeld } from "../../src/lease/records.js";
 import { startRunLease } from "../../src/lease/run-lease.js";
 
@@ -42,6 +42,11 @@ async function main(): Promise<unknown> {
         throw e;
       }
       return "published";
+    }
+    case "view": {
+      // What viewProcess shows this caller of another process: its uids, and its files if any.
+      const v = viewProcess(args.pid!);
+      return v && { uids: v.uids, open: v.open === undefined ? "unreadable" : "listed" };
     }
     default:
       throw new Error(`unknown mode ${mode}`);

@@ -1,11 +1,20 @@
 // Pure parts of the lease records: the record schema (records cross a user boundary: another
 // user's process wrote them), lease ids and file names, and the flock/sleep argv.
-import { describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { flockArgs } from "../../../src/lease/flock.js";
 import { sleepSeconds } from "../../../src/lease/holder.js";
 import { checkLeaseId, describeCommand } from "../../../src/lease/ids.js";
-import { exclusiveRecordSchema, leaseRecordSchema } from "../../../src/lease/metadata.js";
-import { leaseIdOfFile } from "../../../src/lease/rundir.js";
+import {
+  exclusiveRecordSchema,
+  leaseRecordSchema,
+  liveLeaseRecords,
+  readLeaseFile,
+} from "../../../src/lease/metadata.js";
+import { type Held, prepareRecord, publishRecord, releaseHeld } from "../../../src/lease/records.js";
+import { leaseFile, leaseIdOfFile } from "../../../src/lease/rundir.js";
+import { makeRunDir, removeRunDirs } from "../../support/lease-fixture.js";
 
 const run = {
   v: 1,
@@ -110,5 +119,69 @@ describe("flock and sleep argv", () => {
     [1, "0.001"],
   ])("sleep for a TTL of %i ms: %s", (ms, want) => {
     expect(sleepSeconds(ms)).toBe(want);
+  });
+});
+
+// The schema's success side and its one refinement message, and the readers over a real run dir:
+// a record for another id is "invalid", records come back in id order, a missing run dir is none.
+describe("lease records: accepted shapes and the readers", () => {
+  it.each<[string, unknown]>([
+    ["a run lease", run],
+    ["an acquired lease", acquired],
+    ["a command of 1000 characters", { ...run, command: "x".repeat(1000) }],
+  ])("accepts %s as it is", (_what, value) => {
+    expect(leaseRecordSchema.parse(value)).toEqual(value);
+  });
+
+  it("rejects a command of 1001 characters", () => {
+    expect(leaseRecordSchema.safeParse({ ...run, command: "x".repeat(1001) }).success).toBe(false);
+  });
+
+  it("rejects an empty bootId", () => {
+    expect(leaseRecordSchema.safeParse({ ...run, bootId: "" }).success).toBe(false);
+  });
+
+  it("says why expiresAt is wrong", () => {
+    const r = leaseRecordSchema.safeParse({ ...run, expiresAt: acquired.expiresAt });
+    expect(r.error?.issues.map((i) => i.message)).toEqual(["expiresAt is set exactly for acquired leases"]);
+  });
+
+  it("accepts an exclusive record as it is", () => {
+    const ex = { v: 1, pid: 17960, startTime: 174620, bootId: run.bootId, since: run.since };
+    expect(exclusiveRecordSchema.parse(ex)).toEqual(ex);
+  });
+
+  const held: Held[] = [];
+  afterAll(() => {
+    for (const h of held.splice(0)) releaseHeld(h);
+    removeRunDirs();
+  });
+  const hold = async (rd: string, id: string, data: unknown) => {
+    const file = leaseFile(rd, id);
+    const h = publishRecord(await prepareRecord(file), file, data);
+    held.push(h);
+    return h;
+  };
+
+  it("readLeaseFile: a valid record under another id's name is invalid", async () => {
+    const rd = makeRunDir();
+    await hold(rd, "job-2", { ...run, id: "job-1" });
+    await hold(rd, "job-1", { ...run, id: "job-1" });
+    expect((await readLeaseFile(rd, "job-2"))?.rec).toBe("invalid");
+    expect((await readLeaseFile(rd, "job-1"))?.rec).toEqual({ ...run, id: "job-1" });
+  });
+
+  it("liveLeaseRecords: in id order, whatever order they were made in", async () => {
+    const rd = makeRunDir();
+    for (const id of ["c", "a", "d", "b"]) await hold(rd, id, { ...run, id });
+    expect((await liveLeaseRecords(rd)).map((r) => r.id)).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("liveLeaseRecords: a missing run dir holds none; a run dir that is a file is an error", async () => {
+    const rd = makeRunDir();
+    expect(await liveLeaseRecords(path.join(rd, "missing"))).toEqual([]);
+    const file = path.join(rd, "file");
+    writeFileSync(file, "");
+    await expect(liveLeaseRecords(file)).rejects.toThrow(/^ENOTDIR: not a directory, scandir '/);
   });
 });

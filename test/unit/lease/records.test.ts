@@ -5,11 +5,13 @@
 import { execFileSync } from "node:child_process";
 import {
   chmodSync,
+  chownSync,
   closeSync,
   existsSync,
   linkSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   statSync,
   symlinkSync,
@@ -19,6 +21,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ToolError } from "../../../src/errors.js";
+import { lockFd } from "../../../src/lease/flock.js";
 import {
   discardPrepared,
   prepareRecord,
@@ -203,5 +206,82 @@ describe.skipIf(!asRoot)("lease records: a refused publish says why (runs as roo
       execFileSync("chattr", ["-i", d]);
       discardPrepared(p);
     }
+  });
+});
+
+// readRecord's edges: an open error other than "no such file" or "a symlink" is thrown, not read
+// as "no record"; and a read drops its shared lock (closes its descriptor) when done.
+describe("readRecord: errors and its own descriptor", () => {
+  it("a path through a plain file (ENOTDIR) is an error, not a missing record", async () => {
+    const d = dir();
+    writeFileSync(path.join(d, "f"), "");
+    await expect(readRecord(path.join(d, "f", "lease.a.json"))).rejects.toThrow(
+      /^ENOTDIR: not a directory, open '/,
+    );
+  });
+
+  it("after a read, nothing of ours holds the record's lock", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.a.json");
+    writeFileSync(file, "{}\n");
+    expect((await readRecord(file))?.held).toBe(false);
+    const fd = openSync(file, "r");
+    try {
+      expect(await lockFd(fd, "exclusive")).toBe("locked");
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+// EPERM with our own record already at the name (an immutable run dir): not "another user's".
+describe.skipIf(!asRoot)("lease records: EPERM over our own record (runs as root)", () => {
+  it("an immutable run dir holding our own record: the access hint", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.job-1.json");
+    writeFileSync(file, "{}\n"); // ours (root's)
+    const p = await prepareRecord(file);
+    execFileSync("chattr", ["+i", d]);
+    try {
+      const e = (() => {
+        try {
+          publishRecord(p, file, { by: "test" });
+        } catch (x) {
+          return x as ToolError;
+        }
+      })()!;
+      expect(e).toBeInstanceOf(ToolError);
+      expect(e.message).toMatch(/: EPERM: operation not permitted, rename '/);
+      expect(e.hint).toBe(
+        `The runner and the prune service must both be in the group that owns ${d} (mode 3770); see docs/leases.md.`,
+      );
+    } finally {
+      execFileSync("chattr", ["-i", d]);
+      discardPrepared(p);
+    }
+  });
+});
+
+// An error other than EPERM says nothing about the owner, even when another user's file is there.
+describe.skipIf(!asRoot)("lease records: a non-EPERM refusal (runs as root)", () => {
+  it("another user's directory at the name (EISDIR/ENOTEMPTY): the access hint", async () => {
+    const d = dir();
+    const file = path.join(d, "lease.a.json");
+    mkdirSync(file);
+    writeFileSync(path.join(file, "x"), "");
+    chownSync(file, 65534, 65534);
+    const p = await prepareRecord(file);
+    const e = (() => {
+      try {
+        publishRecord(p, file, {});
+      } catch (x) {
+        return x as ToolError;
+      }
+    })()!;
+    discardPrepared(p);
+    expect(e).toBeInstanceOf(ToolError);
+    expect(e.hint).toBe(
+      `The runner and the prune service must both be in the group that owns ${d} (mode 3770); see docs/leases.md.`,
+    );
   });
 });
