@@ -46,7 +46,8 @@ export function summary(rep: PrepullReport): string {
   const classes = [...new Set(rep.images.flatMap((i) => (i.errorClass ? [i.errorClass] : [])))];
   const parts = [`${count("present")} present`, `${count("pulled")} pulled`, `${count("failed")} failed`];
   if (count("not-attempted")) parts.push(`${count("not-attempted")} not attempted`);
-  return `prepull ${rep.recipe ?? ""}${rep.ref ? `@${rep.ref}` : ""}: ${rep.images.length} images, ${parts.join(", ")}${classes.length ? ` (${classes.join(", ")})` : ""} in ${formatDuration(rep.durationMs ?? 0)}: ${rep.ok ? "ok" : "FAILED"}`;
+  const what = `${rep.recipe ?? ""}${rep.ref ? `@${rep.ref}` : ""}`;
+  return `prepull${what ? ` ${what}` : ""}: ${rep.images.length} image${rep.images.length === 1 ? "" : "s"}, ${parts.join(", ")}${classes.length ? ` (${classes.join(", ")})` : ""} in ${formatDuration(rep.durationMs ?? 0)}: ${rep.ok ? "ok" : "FAILED"}`;
 }
 
 export function planText(plan: readonly PlannedImage[]): string {

@@ -160,7 +160,7 @@ describe("in a real terminal (a pseudo-terminal from util-linux script)", () => 
     const final = screen(raw).filter((l) => l !== "");
     expect(final.join("\n")).not.toContain("in flight");
     expect(final.some((l) => /^\+ pulled +\S+coop\/pty:1\.0/.test(l))).toBe(true);
-    expect(final.at(-1)).toMatch(/^prepull .*: 1 images, 0 present, 1 pulled, 0 failed in .*: ok$/);
+    expect(final.at(-1)).toMatch(/^prepull .*: 1 image, 0 present, 1 pulled, 0 failed in .*: ok$/);
     for (const l of final) expect(l.length).toBeLessThanOrEqual(80);
   });
 });

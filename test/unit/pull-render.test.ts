@@ -254,7 +254,7 @@ describe("reportResult: the line on a TTY, a pino record otherwise", () => {
 describe("summary: counts, error classes, recipe@ref, duration, verdict", () => {
   const rep = (over: Partial<PrepullReport>): PrepullReport => ({ ok: true, images: [], ...over });
   it.each<[string, Partial<PrepullReport>, string]>([
-    ["empty, nothing named", {}, "prepull : 0 images, 0 present, 0 pulled, 0 failed in 0ms: ok"],
+    ["empty, nothing named", {}, "prepull: 0 images, 0 present, 0 pulled, 0 failed in 0ms: ok"],
     [
       "recipe and ref, all ok",
       {
@@ -272,7 +272,7 @@ describe("summary: counts, error classes, recipe@ref, duration, verdict", () => 
     [
       "recipe, null ref",
       { recipe: "gitea", ref: null, durationMs: 800, images: [result({ action: "present" })] },
-      "prepull gitea: 1 images, 1 present, 0 pulled, 0 failed in 800ms: ok",
+      "prepull gitea: 1 image, 1 present, 0 pulled, 0 failed in 800ms: ok",
     ],
     [
       "failures: distinct classes in first-seen order, not attempted counted",
@@ -298,7 +298,7 @@ describe("summary: counts, error classes, recipe@ref, duration, verdict", () => 
     [
       "failed without a class: no class list",
       { ok: false, recipe: "r", durationMs: 10, images: [result({ action: "failed", error: "stopped" })] },
-      "prepull r: 1 images, 0 present, 0 pulled, 1 failed in 10ms: FAILED",
+      "prepull r: 1 image, 0 present, 0 pulled, 1 failed in 10ms: FAILED",
     ],
     [
       "two not attempted",
