@@ -11,6 +11,7 @@ import { InterruptedError } from "../../src/errors.js";
 import { parseReference } from "../../src/model/reference.js";
 import { apiErrorText, executePlan, pullAttempt, pullTarget } from "../../src/pull/execute.js";
 import type { PlannedImage } from "../../src/pull/plan.js";
+import { plannedImage } from "../support/planned-image.js";
 import type { ImageResult } from "../../src/pull/report.js";
 
 const parsed = (ref: string) => {
@@ -21,19 +22,8 @@ const parsed = (ref: string) => {
 const D1 = `sha256:${"1".repeat(64)}`;
 const D2 = `sha256:${"2".repeat(64)}`;
 
-const image = (ref: string, over: Partial<PlannedImage> = {}): PlannedImage => ({
-  ref,
-  parsed: parsed(ref),
-  service: `svc-${ref}`,
-  file: "compose.yml",
-  alsoUsedBy: [],
-  action: "pull",
-  reason: "mutable tag",
-  presentId: undefined,
-  digest: undefined,
-  warning: undefined,
-  ...over,
-});
+const image = (ref: string, over: Partial<PlannedImage> = {}): PlannedImage =>
+  plannedImage(ref, { service: `svc-${ref}`, ...over });
 
 const line = (o: object) => JSON.stringify(o);
 const DOWNLOADED = [

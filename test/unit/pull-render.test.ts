@@ -5,8 +5,8 @@
 // error classes, recipe@ref and verdict, and the --dry-run plan listing.
 import { afterEach, describe, expect, it } from "vitest";
 import { initLogger, setLogWriter, settingsFromEnv } from "../../src/log.js";
-import { parseReference } from "../../src/model/reference.js";
 import type { PlannedImage } from "../../src/pull/plan.js";
+import { plannedImage } from "../support/planned-image.js";
 import { imageLine, planText, reportResult, summary } from "../../src/pull/render.js";
 import type { ImageResult, PrepullReport } from "../../src/pull/report.js";
 
@@ -315,23 +315,7 @@ describe("summary: counts, error classes, recipe@ref, duration, verdict", () => 
 });
 
 describe("planText: the --dry-run listing", () => {
-  const planned = (ref: string, over: Partial<PlannedImage>): PlannedImage => {
-    const p = parseReference(ref);
-    if (!p.ok) throw new Error(p.reason);
-    return {
-      ref,
-      parsed: p.ref,
-      service: "web",
-      file: "compose.yml",
-      alsoUsedBy: [],
-      action: "pull",
-      reason: "mutable tag",
-      presentId: undefined,
-      digest: undefined,
-      warning: undefined,
-      ...over,
-    };
-  };
+  const planned = plannedImage;
 
   it.each<[string, PlannedImage[], string]>([
     ["no images", [], ""],

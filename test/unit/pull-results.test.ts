@@ -2,31 +2,15 @@
 // (alsoUsedBy, digest, warning only when there is one), a skipped image, a dry run's entry, and
 // what the quota check makes of each image when it stops the prepull, with its exact error text.
 import { describe, expect, it } from "vitest";
-import { parseReference } from "../../src/model/reference.js";
 import type { PlannedImage } from "../../src/pull/plan.js";
+import { plannedImage } from "../support/planned-image.js";
 import type { QuotaCheck } from "../../src/pull/quota.js";
 import { dryRunResult, presentResult, quotaStopResult, resultBase } from "../../src/pull/results.js";
 
 const D1 = `sha256:${"1".repeat(64)}`;
 const ID = `sha256:${"a".repeat(64)}`;
 
-const image = (ref: string, over: Partial<PlannedImage> = {}): PlannedImage => {
-  const p = parseReference(ref);
-  if (!p.ok) throw new Error(p.reason);
-  return {
-    ref,
-    parsed: p.ref,
-    service: "web",
-    file: "compose.yml",
-    alsoUsedBy: [],
-    action: "pull",
-    reason: "mutable tag",
-    presentId: undefined,
-    digest: undefined,
-    warning: undefined,
-    ...over,
-  };
-};
+const image = plannedImage;
 
 const BASE = { ref: "nginx:1", service: "web", file: "compose.yml", reason: "mutable tag" };
 
