@@ -492,9 +492,12 @@ describe("crash safety", () => {
       // gives every actor the same choices however the actors interleave.
       // Whether any prune finds a moment with no lease live is up to the schedule: a round where
       // every prune was deferred or killed proves nothing, so another round (its own seed) follows,
-      // up to three. Every round must be free of overlaps and failures.
+      // up to six (three were not always enough: a CI run at load ~4, with another file's daemon
+      // beside it, saw 21 prunes in three rounds remove nothing, and the same seed removed 7 images
+      // in its first round on a quieter machine). Every round must be free of overlaps and failures.
+      const ROUNDS = 6;
       let removalsSeen = 0;
-      for (let round = 0; round < 3 && removalsSeen === 0; round++) {
+      for (let round = 0; round < ROUNDS && removalsSeen === 0; round++) {
         const roundSeed = SEED + round * 104_729;
         const rand = rng(roundSeed ^ 0x5eed);
         const actorRand = (i: number) => rng((roundSeed ^ 0x5eed) + 7919 * (i + 1));
@@ -674,8 +677,8 @@ describe("crash safety", () => {
         expect(leases.length, ctx).toBeGreaterThan(ACTORS / 6);
         removalsSeen = stats.removals;
       }
-      expect(removalsSeen, `seed ${SEED}: no prune removed anything in three rounds`).toBeGreaterThan(0);
+      expect(removalsSeen, `seed ${SEED}: no prune removed anything in ${ROUNDS} rounds`).toBeGreaterThan(0);
     },
-    3 * (60_000 + ACTORS * 5_000),
+    6 * (60_000 + ACTORS * 5_000),
   );
 });
